@@ -12,8 +12,8 @@ from psycopg import sql
 from tracker.warehouse.loader import copy_rows
 
 COLUMNS = {"person_id": "text", "source": "text", "entity": "text", "window_start": "timestamptz",
-           "window_end": "timestamptz", "locator": "text", "reason": "text", "raw_text": "text",
-           "_run_id": "text"}
+           "window_end": "timestamptz", "locator": "text", "record_at": "timestamptz", "reason": "text",
+           "raw_text": "text", "_run_id": "text"}
 
 
 @dataclass(frozen=True)
@@ -21,21 +21,25 @@ class Rejected:
     locator: str
     reason: str
     raw_text: str
+    record_at: datetime | None = None
 
 
 def replace(conn: psycopg.Connection, *, person_id: str, source: str, entity: str, run_id: str,
             rejected: Iterable[Rejected], window_start: datetime | None = None,
-            window_end: datetime | None = None, locator_prefix: str | None = None) -> int:
-    """Replace the quarantine rows of one load scope (a window, or a file via locator_prefix).
+            window_end: datetime | None = None, locator_prefix: str = "") -> int:
+    """Replace the quarantine rows of one load's scope and return how many were written.
 
-    Replacing rather than appending keeps reruns idempotent: the same bad input leaves the same rows.
+    The scope is the records under locator_prefix (a file, a location) and, for windowed loads, whose own
+    time lies in [window_start, window_end). Replacing rather than appending keeps reruns and overlapping
+    windows idempotent: the same bad input always leaves the same rows.
     """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
-            "delete from raw.quarantine where person_id = %s and source = %s and entity = %s"
-            " and window_start is not distinct from %s and window_end is not distinct from %s"
-            " and (%s::text is null or locator like %s::text || '%%')",
-            (person_id, source, entity, window_start, window_end, locator_prefix, locator_prefix))
-        rows = ((person_id, source, entity, window_start, window_end, r.locator, r.reason, r.raw_text, run_id)
-                for r in rejected)
+            "delete from raw.quarantine where person_id = %(p)s and source = %(s)s and entity = %(e)s"
+            " and starts_with(coalesce(locator, ''), %(prefix)s)"
+            " and (%(start)s::timestamptz is null or (record_at >= %(start)s and record_at < %(end)s))",
+            {"p": person_id, "s": source, "e": entity, "prefix": locator_prefix, "start": window_start,
+             "end": window_end})
+        rows = ((person_id, source, entity, window_start, window_end, r.locator, r.record_at, r.reason,
+                 r.raw_text, run_id) for r in rejected)
         return copy_rows(cur, sql.Identifier("raw", "quarantine"), COLUMNS, rows)

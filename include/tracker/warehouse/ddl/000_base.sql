@@ -17,6 +17,7 @@ create table if not exists raw.quarantine (
     window_start timestamptz,
     window_end timestamptz,
     locator text,              -- file and line, URL, or record key: where to look
+    record_at timestamptz,     -- the record's own time, when it has one
     reason text not null,
     raw_text text not null,
     _run_id text not null,

@@ -1,0 +1,1 @@
+"""Tracker's thin Airflow layer: hooks that turn connections into `tracker` clients, and the UI plugin."""

@@ -1,0 +1,108 @@
+"""Test harness: a throwaway PostgreSQL cluster, demo API server and Airflow home per test session.
+
+Environment is fixed in pytest_configure, before any test module imports Airflow (it reads its config at
+import time): ports are picked free, state lives in a temp folder, and the real stack env is reused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_STATE = Path(tempfile.mkdtemp(prefix="tracker-test-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["TRACKER_STATE_DIR"] = str(_STATE)
+    os.environ["TRACKER_HOME"] = str(ROOT)
+    for var in ("TRACKER_PG_PORT", "TRACKER_DEMO_PORT", "TRACKER_AIRFLOW_PORT", "TRACKER_S3_PORT",
+                "TRACKER_KAFKA_PORT", "TRACKER_DOCS_PORT"):
+        os.environ[var] = str(_free_port())
+    from tracker.stack.env import stack_env
+
+    os.environ.update(stack_env(demo=True))
+    os.environ.pop("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", None)
+    # in-process runs: keep Airflow quiet and local
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+    os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "60"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tracker.stack import processes
+
+    if "airflow.settings" in sys.modules:  # close Airflow's pool before its server goes away
+        sys.modules["airflow.settings"].dispose_orm()
+    processes.stop("postgres")
+    shutil.rmtree(_STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """The session's PostgreSQL cluster with Tracker's roles, databases and raw tables."""
+    import psycopg
+    from tracker import settings
+    from tracker.stack.postgres import Cluster, bootstrap
+    from tracker.warehouse.schema import ensure_warehouse
+
+    cluster = Cluster(_STATE / "pg", settings.port("postgres"))
+    cluster.initdb()
+    cluster.start(durable=False)
+    bootstrap(cluster, settings.Secrets.load_or_create())
+    with psycopg.connect(settings.warehouse_dsn()) as conn:
+        ensure_warehouse(conn)
+    yield cluster
+
+
+@pytest.fixture()
+def warehouse(pg):
+    """A loader-role connection to the warehouse."""
+    import psycopg
+    from tracker import settings
+
+    with psycopg.connect(settings.warehouse_dsn()) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def demo_api():
+    """The demo API server on the port the stack env points Airflow's connections at."""
+    import threading
+
+    from tracker import settings
+    from tracker.demo.server import make_server
+
+    server = make_server(port=settings.port("demo"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield settings.demo_url()
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def airflow_db(pg):
+    """Airflow's metadata schema, migrated into the session cluster's `airflow` database."""
+    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
+                   capture_output=True, env=os.environ.copy())
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(pg):
+    """`dbt parse` so Cosmos can render the dbt DAG from the manifest."""
+    from tracker.stack.local import dbt
+
+    dbt("parse")
+    return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
