@@ -39,6 +39,7 @@ dbt_warehouse = DbtDag(
         profile_mapping=PostgresUserPasswordProfileMapping(conn_id="tracker_warehouse",
                                                            profile_args={"schema": "silver"})),
     execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+                               should_detach_multiple_parents_tests=True),
     operator_args={"install_deps": False},
 )

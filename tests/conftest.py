@@ -73,7 +73,8 @@ def warehouse(pg):
     import psycopg
     from tracker import settings
 
-    with psycopg.connect(settings.warehouse_dsn()) as conn:
+    # autocommit: a test must never sit idle in a transaction holding locks that dbt or a DAG waits on
+    with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
         yield conn
 
 

@@ -30,7 +30,6 @@ def run_weather_dag(start: datetime, end: datetime):
 def test_weather_dag_loads_window_and_reruns_identically(warehouse, demo_api, airflow_db, dbt_manifest):
     # GIVEN an empty weather table
     warehouse.execute("truncate raw.open_meteo__hourly")
-    warehouse.commit()
     # WHEN the DAG runs for one daily data interval
     run = run_weather_dag(datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 6, tzinfo=UTC))
     # THEN 24 hourly rows for the configured location land, all inside the window
@@ -44,3 +43,62 @@ def test_weather_dag_loads_window_and_reruns_identically(warehouse, demo_api, ai
     assert run_weather_dag(datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 6, tzinfo=UTC)).state == "success"
     # THEN nothing changed, not even load metadata
     assert {t: checksum(warehouse, t) for t in TABLES[:2]} == before
+
+
+def test_overlapping_window_does_not_duplicate(warehouse, demo_api):
+    from tracker.config import load_config
+    from tracker.sources.open_meteo import OpenMeteoClient
+    from tracker.sources.open_meteo.extract import extract_and_load
+    from tracker.windows import ExtractWindow
+
+    client = OpenMeteoClient(archive_url=f"{demo_api}/open-meteo/v1/archive",
+                             forecast_url=f"{demo_api}/open-meteo/v1/forecast")
+    config = load_config()
+    warehouse.execute("truncate raw.open_meteo__hourly")
+    # GIVEN one day loaded
+    extract_and_load(warehouse, client, config, ExtractWindow(datetime(2026, 9, 1, tzinfo=UTC),
+                                                              datetime(2026, 9, 2, tzinfo=UTC)), "run-a")
+    first_day = checksum(warehouse, "raw.open_meteo__hourly")
+    # WHEN a wider window that overlaps it is loaded
+    [load] = extract_and_load(warehouse, client, config, ExtractWindow(datetime(2026, 8, 31, 12, tzinfo=UTC),
+                                                                       datetime(2026, 9, 3, tzinfo=UTC)), "run-b")
+    # THEN only the new hours are inserted and the overlap is left untouched
+    assert (load.result.inserted, load.result.updated, load.result.deleted) == (36, 0, 0)
+    n, distinct = warehouse.execute("select count(*), count(distinct (location_name, observed_at)) "
+                                    "from raw.open_meteo__hourly").fetchone()
+    assert n == distinct == 60
+    assert warehouse.execute("select count(*) from raw.open_meteo__hourly where _run_id = 'run-a'").fetchone()[0] == 24
+    assert first_day[0] == 24
+
+
+def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, airflow_db, dbt_manifest):
+    from airflow.dag_processing.dagbag import DagBag
+
+    # GIVEN three days of raw weather loaded by the DAG
+    warehouse.execute("truncate raw.open_meteo__hourly")
+    for day in (10, 11, 12):
+        run_weather_dag(datetime(2026, 10, day, tzinfo=UTC), datetime(2026, 10, day + 1, tzinfo=UTC))
+    # WHEN the Cosmos dbt DAG runs (models + their tests)
+    bag = DagBag(dag_folder="dags/dbt_warehouse.py")
+    assert not bag.import_errors, bag.import_errors
+    dbt_dag = bag.get_dag("dbt_warehouse")
+    assert dbt_dag.test().state == "success"
+    # THEN gold has one row per local (Europe/Berlin) date; the first and last are partial UTC-edge days
+    rows = warehouse.execute("select local_date::text, hours_observed, is_complete_day from gold.fct_weather_daily "
+                             "order by local_date").fetchall()
+    assert rows == [("2026-10-10", 22, False), ("2026-10-11", 24, True), ("2026-10-12", 24, True),
+                    ("2026-10-13", 2, False)]
+    before = checksum(warehouse, "gold.fct_weather_daily")
+    # WHEN the window is re-extracted and dbt runs again, THEN gold is identical
+    run_weather_dag(datetime(2026, 10, 11, tzinfo=UTC), datetime(2026, 10, 12, tzinfo=UTC))
+    assert dbt_dag.test().state == "success"
+    assert checksum(warehouse, "gold.fct_weather_daily") == before
+    # AND the analyst role can read gold but not raw
+    import psycopg
+
+    from tracker import settings
+
+    with psycopg.connect(settings.warehouse_dsn(settings.ANALYST_ROLE)) as analyst:
+        assert analyst.execute("select count(*) from gold.fct_weather_daily").fetchone()[0] == 4
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("select 1 from raw.open_meteo__hourly")

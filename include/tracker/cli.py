@@ -1,0 +1,119 @@
+"""`tracker`: the local stack, the demo, and (later) imports and auth flows."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import typer
+from rich.console import Console
+
+from tracker import settings as s
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def up(demo: bool = typer.Option(True, help="Point sources at the local demo API server.")) -> None:
+    """Start PostgreSQL, Kafka (Tansu), S3 (moto), the demo APIs, Airflow and the dbt docs (idempotent)."""
+    from tracker.stack import local
+    from tracker.stack.processes import StackError
+
+    started = time.monotonic()
+    try:
+        local.up(demo=demo)
+    except StackError as exc:
+        _fail(str(exc))
+    console.print(f"stack up in {time.monotonic() - started:.0f}s")
+    _print_where()
+
+
+@app.command()
+def down() -> None:
+    """Stop exactly what `tracker up` started (by PID)."""
+    from tracker.stack import local
+
+    stopped = local.down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Where everything is, and which services run."""
+    from tracker.stack import local
+
+    info = local.status()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for name, pid in info["services"].items():
+        console.print(f"  {name:24} {'[green]running[/green] pid ' + str(pid) if pid else '[dim]stopped[/dim]'}")
+    _print_where()
+
+
+@app.command("init-warehouse")
+def init_warehouse() -> None:
+    """Create schemas and raw tables if missing (the DAGs do this on their first run too)."""
+    import psycopg
+
+    from tracker.warehouse.schema import ensure_warehouse, is_first_run
+
+    with psycopg.connect(os.environ.get("TRACKER_WAREHOUSE_DSN") or s.warehouse_dsn()) as conn:
+        first = is_first_run(conn)
+        applied = ensure_warehouse(conn)
+    console.print(f"first run: {first}; applied: {', '.join(applied) or 'nothing new'}")
+
+
+@app.command()
+def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
+    """Bring the stack up on demo data and run the pipeline for the last `days` days through Airflow."""
+    from tracker.airflow_api import AirflowApi
+    from tracker.stack import local
+
+    began = time.monotonic()
+    up(demo=True)
+    secrets = s.Secrets.load_or_create()
+    api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    for dag_id in ("weather_open_meteo", "dbt_warehouse"):
+        api.wait_for_dag(dag_id)
+    api.unpause("dbt_warehouse")
+    triggered_at = datetime.now(UTC)
+    run_id = api.trigger("weather_open_meteo", start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
+    console.print(f"weather_open_meteo: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
+    if (state := api.wait_for_run("weather_open_meteo", run_id)) != "success":
+        _fail(f"weather_open_meteo run {run_id} ended {state}: see {s.airflow_url()}")
+    run = api.wait_for_new_run("dbt_warehouse", triggered_at)
+    if run["state"] != "success":
+        _fail(f"dbt_warehouse run {run['dag_run_id']} ended {run['state']}: see {s.airflow_url()}")
+    console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")
+    api.unpause("weather_open_meteo")
+    local.dbt("docs", "generate")  # refresh the catalog now that the tables exist
+    console.print(f"demo done in {time.monotonic() - began:.0f}s")
+    _print_where()
+
+
+def _print_where() -> None:
+    console.print(
+        f"\n  Airflow      {s.airflow_url()}  (user [bold]{s.AIRFLOW_USER}[/bold], password in "
+        f"{s.state_dir() / 'secrets.json'} → airflow_admin_password)\n"
+        f"  Warehouse    {s.warehouse_dsn()}\n"
+        f"  Analyst      {s.warehouse_dsn(s.ANALYST_ROLE)}  (read-only, gold only: use it for Metabase)\n"
+        f"  dbt docs     {s.docs_url()}\n"
+        f"  S3 (moto)    {s.s3_endpoint()}  bucket {s.BUCKET}\n"
+        f"  Kafka        {s.kafka_bootstrap()}\n"
+        f"  Demo APIs    {s.demo_url()}\n"
+    )
+
+
+if __name__ == "__main__":
+    app()
