@@ -38,7 +38,9 @@ class AirflowApi:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, start: datetime, end: datetime, run_id: str | None = None) -> str:
-        body = {"logical_date": None, "data_interval_start": start.isoformat(), "data_interval_end": end.isoformat(),
+        # a logical date is needed for Airflow to keep the given interval (without one it infers its own)
+        body = {"logical_date": start.isoformat(), "data_interval_start": start.isoformat(),
+                "data_interval_end": end.isoformat(),
                 "note": "triggered by tracker demo"}
         if run_id:
             body["dag_run_id"] = run_id

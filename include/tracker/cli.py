@@ -86,7 +86,8 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     start = end - timedelta(days=days)
     for dag_id in ("weather_open_meteo", "dbt_warehouse"):
         api.wait_for_dag(dag_id)
-    api.unpause("dbt_warehouse")
+    for dag_id in ("dbt_warehouse", "weather_open_meteo"):
+        api.unpause(dag_id)  # runs of a paused DAG stay queued
     triggered_at = datetime.now(UTC)
     run_id = api.trigger("weather_open_meteo", start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
     console.print(f"weather_open_meteo: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
@@ -96,7 +97,6 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     if run["state"] != "success":
         _fail(f"dbt_warehouse run {run['dag_run_id']} ended {run['state']}: see {s.airflow_url()}")
     console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")
-    api.unpause("weather_open_meteo")
     local.dbt("docs", "generate")  # refresh the catalog now that the tables exist
     console.print(f"demo done in {time.monotonic() - began:.0f}s")
     _print_where()
