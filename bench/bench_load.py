@@ -1,6 +1,6 @@
 """Load path: Tracker's COPY loader vs pandas `DataFrame.to_sql` on the same synthetic rows.
 
-Usage: python bench/bench_load.py [--rows 1000000] [--dsn DSN]   (defaults to the local stack's warehouse)
+Usage: python bench/bench_load.py [--rows 1000000] [--dsn DSN]   (default: a throwaway PostgreSQL cluster)
 Prints rows/s for each path and the ratio. Not a test: numbers depend on the machine.
 """
 
@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from tracker import settings
+from tracker.stack.postgres import throwaway_cluster
 from tracker.warehouse.loader import RawTable, Window, load, replace_window
 
 TABLE = RawTable(
@@ -88,15 +88,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dsn", default=None)
     args = parser.parse_args()
-    dsn = args.dsn or settings.warehouse_dsn()
+    if args.dsn:
+        run(args.dsn, args.rows)
+    else:
+        with throwaway_cluster() as dsn:
+            run(dsn, args.rows)
+
+
+def run(dsn: str, n_rows: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(DDL)
-    copy_rate, rerun_rate = bench_copy(dsn, args.rows)
-    replace_rate = bench_replace(dsn, args.rows)
-    pandas_rate = bench_to_sql(dsn, args.rows)
+    copy_rate, rerun_rate = bench_copy(dsn, n_rows)
+    replace_rate = bench_replace(dsn, n_rows)
+    pandas_rate = bench_to_sql(dsn, n_rows)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("drop schema bench cascade")
-    print(f"load path, {args.rows:,} rows of (text, timestamptz, int2, int2):")
+    print(f"load path, {n_rows:,} rows of (text, timestamptz, int2, int2):")
     print(f"  tracker COPY + keyed merge (first load): {copy_rate:12,.0f} rows/s")
     print(f"  tracker rerun of the same window (no-op): {rerun_rate:12,.0f} rows/s")
     print(f"  tracker replace_window (delete + COPY)  : {replace_rate:12,.0f} rows/s")

@@ -89,7 +89,8 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     for dag_id in ("dbt_warehouse", "weather_open_meteo"):
         api.unpause(dag_id)  # runs of a paused DAG stay queued
     triggered_at = datetime.now(UTC)
-    run_id = api.trigger("weather_open_meteo", start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
+    run_id = api.trigger("weather_open_meteo", start, end,
+                         run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
     console.print(f"weather_open_meteo: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
     if (state := api.wait_for_run("weather_open_meteo", run_id)) != "success":
         _fail(f"weather_open_meteo run {run_id} ended {state}: see {s.airflow_url()}")
@@ -106,8 +107,9 @@ def _print_where() -> None:
     console.print(
         f"\n  Airflow      {s.airflow_url()}  (user [bold]{s.AIRFLOW_USER}[/bold], password in "
         f"{s.state_dir() / 'secrets.json'} → airflow_admin_password)\n"
-        f"  Warehouse    {s.warehouse_dsn()}\n"
-        f"  Analyst      {s.warehouse_dsn(s.ANALYST_ROLE)}  (read-only, gold only: use it for Metabase)\n"
+        f"  Warehouse    {s.warehouse_dsn(password='***')}  (loader_password in secrets.json)\n"
+        f"  Analyst      {s.warehouse_dsn(s.ANALYST_ROLE, password='***')}  (analyst_password; read-only, "
+        "gold only: use it for Metabase)\n"
         f"  dbt docs     {s.docs_url()}\n"
         f"  S3 (moto)    {s.s3_endpoint()}  bucket {s.BUCKET}\n"
         f"  Kafka        {s.kafka_bootstrap()}\n"

@@ -95,7 +95,6 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
     assert checksum(warehouse, "gold.fct_weather_daily") == before
     # AND the analyst role can read gold but not raw
     import psycopg
-
     from tracker import settings
 
     with psycopg.connect(settings.warehouse_dsn(settings.ANALYST_ROLE)) as analyst:

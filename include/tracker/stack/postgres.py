@@ -6,6 +6,8 @@ import glob
 import os
 import shutil
 import subprocess
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -116,3 +118,34 @@ def bootstrap(cluster: Cluster, secrets: s.Secrets) -> None:
         conn.execute(sql.SQL("grant connect on database {} to {}, {}").format(
             sql.Identifier(s.WAREHOUSE_DB), sql.Identifier(s.LOADER_ROLE), sql.Identifier(s.ANALYST_ROLE)))
         conn.execute("revoke create on schema public from public")
+
+
+@contextmanager
+def throwaway_cluster(port: int | None = None) -> Generator[str, None, None]:
+    """A temporary cluster with Tracker's roles and raw tables; yields the loader DSN, removes it all after.
+
+    For benchmarks and one-off checks that must not touch the local stack's data.
+    """
+    import socket
+    import tempfile
+
+    from tracker.warehouse.schema import ensure_warehouse
+
+    if port is None:
+        with socket.socket() as sock:
+            sock.bind((s.HOST, 0))
+            port = sock.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
+    cluster = Cluster(folder / "pg", port, name=f"throwaway-pg-{port}")
+    secrets = s.Secrets.load_or_create(folder)
+    try:
+        cluster.initdb()
+        cluster.start(durable=False)
+        bootstrap(cluster, secrets)
+        dsn = f"postgresql://{s.LOADER_ROLE}:{secrets.loader_password}@{s.HOST}:{port}/{s.WAREHOUSE_DB}"
+        with psycopg.connect(dsn) as conn:
+            ensure_warehouse(conn)
+        yield dsn
+    finally:
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
