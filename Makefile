@@ -12,8 +12,8 @@ $(BIN)/tracker: pyproject.toml requirements.lock
 	@command -v $(PY) >/dev/null || { echo "needs $(PY) on PATH"; exit 1; }
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
 	$(PY) -m uv venv --allow-existing --python $(PY) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(PY) -m uv pip sync --quiet requirements.lock
-	VIRTUAL_ENV=$(VENV) $(PY) -m uv pip install --quiet --no-deps -e .
+	$(PY) -m uv pip sync --quiet --python $(VENV)/bin/python requirements.lock
+	$(PY) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	@touch $@
 
 venv: $(BIN)/tracker

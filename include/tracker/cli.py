@@ -16,6 +16,22 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
 
 
+def _register_imports() -> None:
+    """Each source's import commands live beside its parser (modules named `tracker.imports.*_cli`)."""
+    import importlib
+    import pkgutil
+
+    import tracker.imports as imports
+
+    for module in pkgutil.iter_modules(imports.__path__):
+        if module.name.endswith("_cli"):
+            importlib.import_module(f"tracker.imports.{module.name}")
+    app.add_typer(imports.import_app, name="import")
+
+
+_register_imports()
+
+
 def _fail(message: str) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
