@@ -76,8 +76,9 @@ class Secrets:
             s3_secret_key=secrets.token_urlsafe(24),
         )
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(made.__dict__, indent=2))
-        tmp.chmod(0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private from the first byte
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(made.__dict__, indent=2))
         tmp.replace(path)
         return made
 

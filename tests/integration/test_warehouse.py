@@ -410,8 +410,6 @@ def test_quarantine_replace_of_one_window_keeps_other_windows_and_entities(wareh
         ("daily", "daily#1", "run-1")}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: quarantine.replace scopes a windowed delete by record_at only, so a "
-                   "rejected record with record_at=None is never deleted and duplicates on every rerun")
 def test_quarantine_windowed_rerun_does_not_duplicate_rejects_without_record_time(warehouse, person):
     # GIVEN a windowed load whose rejected record has no usable time of its own (its timestamp was the bad part)
     common = {"person_id": person, "source": "open_meteo", "entity": "hourly", "window_start": DAY,

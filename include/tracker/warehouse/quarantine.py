@@ -30,14 +30,17 @@ def replace(conn: psycopg.Connection, *, person_id: str, source: str, entity: st
     """Replace the quarantine rows of one load's scope and return how many were written.
 
     The scope is the records under locator_prefix (a file, a location) and, for windowed loads, whose own
-    time lies in [window_start, window_end). Replacing rather than appending keeps reruns and overlapping
+    time lies in [window_start, window_end) (records without a time: those written for the same window). Replacing rather than appending keeps reruns and overlapping
     windows idempotent: the same bad input always leaves the same rows.
     """
+    if (window_start is None) != (window_end is None):
+        raise ValueError("give both window_start and window_end, or neither")
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "delete from raw.quarantine where person_id = %(p)s and source = %(s)s and entity = %(e)s"
             " and starts_with(coalesce(locator, ''), %(prefix)s)"
-            " and (%(start)s::timestamptz is null or (record_at >= %(start)s and record_at < %(end)s))",
+            " and (%(start)s::timestamptz is null or (record_at >= %(start)s and record_at < %(end)s)"
+            "      or (record_at is null and window_start = %(start)s and window_end = %(end)s))",
             {"p": person_id, "s": source, "e": entity, "prefix": locator_prefix, "start": window_start,
              "end": window_end})
         rows = ((person_id, source, entity, window_start, window_end, r.locator, r.record_at, r.reason,
