@@ -59,15 +59,29 @@ class AirflowApi:
             time.sleep(3)
         raise TimeoutError(f"{dag_id} run {run_id} did not finish within {timeout:.0f}s")
 
-    def wait_for_new_run(self, dag_id: str, after: datetime, timeout: float = 600) -> dict:
-        """Wait for a run queued after `after` (an asset-triggered run) to finish."""
+    def wait_until_idle(self, dag_id: str, timeout: float = 600) -> None:
+        """Wait until no run of dag_id is queued or running."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            fresh = [r for r in self.runs(dag_id) if datetime.fromisoformat(r["queued_at"] or r["run_after"]) >= after]
-            if fresh and all(r["state"] in ("success", "failed") for r in fresh):
-                return fresh[0]
+            if all(r["state"] in ("success", "failed") for r in self.runs(dag_id)):
+                return
             time.sleep(3)
-        raise TimeoutError(f"no finished {dag_id} run after {after.isoformat()} within {timeout:.0f}s")
+        raise TimeoutError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
+
+    def latest_asset_event(self, asset_name: str) -> datetime | None:
+        events = self._call("GET", "/assets/events", params={"order_by": "-timestamp", "limit": 100})["asset_events"]
+        stamps = [datetime.fromisoformat(e["timestamp"]) for e in events if e["name"] == asset_name]
+        return max(stamps, default=None)
+
+    def wait_for_run_after(self, dag_id: str, after: datetime, timeout: float = 600) -> dict:
+        """Wait for the first run queued after `after` (e.g. the asset event that triggers it) to finish."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = [r for r in self.runs(dag_id) if r["queued_at"] and datetime.fromisoformat(r["queued_at"]) >= after]
+            if fresh and fresh[-1]["state"] in ("success", "failed"):
+                return fresh[-1]
+            time.sleep(3)
+        raise TimeoutError(f"no finished {dag_id} run queued after {after.isoformat()} within {timeout:.0f}s")
 
     def backfill(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int = 2) -> dict:
         return self._call("POST", "/backfills", json={

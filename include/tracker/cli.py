@@ -102,15 +102,19 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     start = end - timedelta(days=days)
     for dag_id in ("weather_open_meteo", "dbt_warehouse"):
         api.wait_for_dag(dag_id)
-    for dag_id in ("dbt_warehouse", "weather_open_meteo"):
-        api.unpause(dag_id)  # runs of a paused DAG stay queued
-    triggered_at = datetime.now(UTC)
     run_id = api.trigger("weather_open_meteo", start, end,
                          run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
+    for dag_id in ("dbt_warehouse", "weather_open_meteo"):
+        api.unpause(dag_id)  # runs of a paused DAG stay queued
     console.print(f"weather_open_meteo: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
     if (state := api.wait_for_run("weather_open_meteo", run_id)) != "success":
         _fail(f"weather_open_meteo run {run_id} ended {state}: see {s.airflow_url()}")
-    run = api.wait_for_new_run("dbt_warehouse", triggered_at)
+    api.wait_until_idle("weather_open_meteo")  # unpausing also scheduled yesterday's run
+    # raw Asset events trigger dbt_warehouse: wait for the dbt run queued after the latest one
+    event_at = api.latest_asset_event("raw.open_meteo__hourly")
+    if event_at is None:
+        _fail("weather_open_meteo succeeded but emitted no raw.open_meteo__hourly Asset event")
+    run = api.wait_for_run_after("dbt_warehouse", event_at)
     if run["state"] != "success":
         _fail(f"dbt_warehouse run {run['dag_run_id']} ended {run['state']}: see {s.airflow_url()}")
     console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")

@@ -30,8 +30,9 @@ def replace(conn: psycopg.Connection, *, person_id: str, source: str, entity: st
     """Replace the quarantine rows of one load's scope and return how many were written.
 
     The scope is the records under locator_prefix (a file, a location) and, for windowed loads, whose own
-    time lies in [window_start, window_end) (records without a time: those written for the same window). Replacing rather than appending keeps reruns and overlapping
-    windows idempotent: the same bad input always leaves the same rows.
+    time lies in [window_start, window_end) (records without a time: those written for the same window).
+    Replacing rather than appending keeps reruns and overlapping windows idempotent: the same bad input
+    always leaves the same rows.
     """
     if (window_start is None) != (window_end is None):
         raise ValueError("give both window_start and window_end, or neither")
