@@ -38,13 +38,28 @@ class AirflowApi:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, start: datetime, end: datetime, run_id: str | None = None) -> str:
-        # a logical date is needed for Airflow to keep the given interval (without one it infers its own)
-        body = {"logical_date": start.isoformat(), "data_interval_start": start.isoformat(),
-                "data_interval_end": end.isoformat(),
-                "note": "triggered by tracker demo"}
+        """Run dag_id for the data interval [start, end); the same interval again re-runs (clears) that run.
+
+        Airflow keeps a given interval only when a logical date is set too; `end` is used, since a scheduled
+        run of a daily DAG never has the logical date of a multi-day interval's end on the same day.
+        """
+        body = {"logical_date": end.isoformat(), "data_interval_start": start.isoformat(),
+                "data_interval_end": end.isoformat(), "note": "triggered by tracker demo"}
         if run_id:
             body["dag_run_id"] = run_id
-        return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+        response = self.session.post(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns", json=body,
+                                     timeout=self.timeout)
+        if response.status_code != 409:
+            if not response.ok:
+                raise RuntimeError(f"Airflow trigger {dag_id}: HTTP {response.status_code} {response.text[:300]}")
+            return response.json()["dag_run_id"]
+        same = self._call("GET", f"/dags/{dag_id}/dagRuns", params={
+            "logical_date_gte": end.isoformat(), "logical_date_lte": end.isoformat()})["dag_runs"]
+        if not same or datetime.fromisoformat(same[0]["data_interval_start"]) != start:
+            raise RuntimeError(f"{dag_id} already has a run at logical date {end.isoformat()} for another interval")
+        existing = same[0]["dag_run_id"]
+        self._call("POST", f"/dags/{dag_id}/dagRuns/{existing}/clear", json={"dry_run": False})
+        return existing
 
     def runs(self, dag_id: str, limit: int = 50) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": limit})[

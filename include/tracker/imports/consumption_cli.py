@@ -1,0 +1,108 @@
+"""`tracker import netflix|spotify|youtube PATH [--person ID]`: an export file (or folder) → raw tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from tracker.imports import import_app
+
+console = Console()
+
+PathArg = Annotated[Path, typer.Argument(exists=True, readable=True, help="Export file, or a folder holding it.")]
+PersonOpt = Annotated[str | None, typer.Option("--person", help="Person id from the config (default: the only "
+                                                                   "configured person).")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def _person(person_id: str | None):
+    from tracker.config import load_config
+
+    people = load_config().people
+    if person_id is None:
+        if len(people) != 1:
+            _fail(f"several people are configured ({', '.join(p.id for p in people)}): pass --person")
+        return people[0]
+    for person in people:
+        if person.id == person_id:
+            return person
+    _fail(f"no person {person_id!r} in the config (configured: {', '.join(p.id for p in people)})")
+
+
+def run(source: str, path: Path, person_id: str | None) -> None:
+    """Check the files, ensure the warehouse, import with a bytes-read progress bar, print the summary."""
+    import psycopg
+
+    from tracker import settings
+    from tracker.imports.consumption import FINDERS, IMPORTERS
+    from tracker.sources.export_files import FormatError
+    from tracker.warehouse.schema import ensure_warehouse
+
+    person = _person(person_id)
+    try:
+        total = sum(f.stat().st_size for f in FINDERS[source](path.resolve()))
+    except FormatError as exc:
+        _fail(str(exc))
+    dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ensure_warehouse(conn)
+        columns = (TextColumn(f"{source}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(source, total=total)
+            try:
+                summary = IMPORTERS[source](conn, path, person,
+                                            on_bytes=lambda n: progress.advance(task, n))
+            except FormatError as exc:
+                _fail(str(exc))
+    print_summary(summary)
+
+
+def print_summary(summary) -> None:
+    table = Table(title=f"{summary.source} import for {summary.person_id}", show_header=True)
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("read", f"{summary.read:,}")
+    table.add_row("imported", f"{summary.imported:,}")
+    for name in ("inserted", "updated", "unchanged"):
+        table.add_row(f"  {name}", f"{getattr(summary, name):,}")
+    table.add_row("skipped", f"{summary.skipped.total():,}")
+    for reason, n in summary.skipped.most_common():
+        table.add_row(f"  {reason}", f"{n:,}")
+    table.add_row("quarantined", f"{summary.quarantined.total():,}")
+    for reason, n in summary.quarantined.most_common():
+        table.add_row(f"  {reason}", f"{n:,}")
+    console.print(table)
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if summary.quarantined:
+        console.print(f"quarantined rows are in raw.quarantine (source '{summary.source}', locator file:line)")
+    console.print(f"files: {', '.join(summary.files)}\nrun id: {summary.run_id}")
+
+
+@import_app.command("netflix")
+def netflix(path: PathArg, person: PersonOpt = None) -> None:
+    """Netflix ViewingActivity.csv (account data export) → raw.netflix__viewing_activity."""
+    run("netflix", path, person)
+
+
+@import_app.command("spotify")
+def spotify(path: PathArg, person: PersonOpt = None) -> None:
+    """Spotify Extended Streaming History (folder or one Streaming_History_Audio_*/endsong_* file)."""
+    run("spotify", path, person)
+
+
+@import_app.command("youtube")
+def youtube(path: PathArg, person: PersonOpt = None) -> None:
+    """YouTube Takeout watch-history.json (or the Takeout folder) → raw.youtube__watch_history."""
+    run("youtube", path, person)
