@@ -1,0 +1,76 @@
+"""The local stack as a user meets it: `up` (twice), login-only Airflow API, status, `down` by PID."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+TRACKER = str(Path(sys.executable).with_name("tracker"))
+
+
+def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db):
+    from tracker import settings
+    from tracker.stack import local, processes
+
+    try:
+        # GIVEN the stack started twice: the second `up` reuses every process
+        subprocess.run([TRACKER, "up"], check=True, capture_output=True, timeout=300)
+        first = local.status()["services"]
+        subprocess.run([TRACKER, "up"], check=True, capture_output=True, timeout=300)
+        assert local.status()["services"] == first
+        assert all(first.values()), first
+        # THEN the Airflow API refuses anonymous calls and accepts the stored login
+        api = settings.airflow_url()
+        assert requests.get(f"{api}/api/v2/dags", timeout=10).status_code == 401
+        password = settings.Secrets.load_or_create().airflow_admin_password
+        token = requests.post(f"{api}/auth/token", json={"username": settings.AIRFLOW_USER, "password": password},
+                              timeout=10).json()["access_token"]
+        dags = requests.get(f"{api}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert dags.status_code == 200
+        assert requests.post(f"{api}/auth/token", json={"username": settings.AIRFLOW_USER, "password": "admin"},
+                             timeout=10).status_code in (401, 403)
+        # AND the broker, the S3 server (with the bucket) and the docs site answer
+        from confluent_kafka.admin import AdminClient
+
+        assert AdminClient({"bootstrap.servers": settings.kafka_bootstrap()}).list_topics(timeout=10) is not None
+        import boto3
+
+        secrets = settings.Secrets.load_or_create()
+        s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint(), region_name="us-east-1",
+                          aws_access_key_id=secrets.s3_access_key, aws_secret_access_key=secrets.s3_secret_key)
+        assert settings.BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        assert "dbt Docs" in requests.get(settings.docs_url(), timeout=10).text
+        # AND `status --json` names where everything is
+        status = json.loads(subprocess.run([TRACKER, "status", "--json"], check=True, capture_output=True,
+                                           text=True).stdout)
+        for key in ("warehouse_dsn", "airflow_url", "s3_endpoint", "kafka_bootstrap"):
+            assert status[key], key
+    finally:
+        pids = [pid for pid in local.status()["services"].values() if pid]
+        # WHEN the stack goes down
+        subprocess.run([TRACKER, "down"], check=True, capture_output=True, timeout=120)
+    # THEN no process it started is left, not even a child in their process groups
+    assert not any(processes._group_alive(pid) for pid in pids)
+    assert not any(local.status()["services"].values())
+    pg.start(durable=False)  # the rest of the session still needs PostgreSQL
+
+
+def test_port_clash_names_port_and_variable(pg, monkeypatch):
+    import socket
+
+    from tracker.stack import local
+    from tracker.stack.processes import StackError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        monkeypatch.setenv("TRACKER_DOCS_PORT", str(busy.getsockname()[1]))
+        with pytest.raises(StackError, match=rf"port {busy.getsockname()[1]} .*TRACKER_DOCS_PORT"):
+            local._check_ports(["docs"])
