@@ -59,7 +59,17 @@ def open_meteo_routes(today: date | None = None) -> dict[str, Route]:
 
 
 def default_routes(today: date | None = None) -> dict[str, Route]:
-    return {"/healthz": _health, **open_meteo_routes(today)}
+    """Open-Meteo plus every `tracker.demo.<source>_api` module's `routes(today)` (each source adds its own)."""
+    import importlib
+    import pkgutil
+
+    import tracker.demo as demo_pkg
+
+    routes: dict[str, Route] = {"/healthz": _health, **open_meteo_routes(today)}
+    for module in pkgutil.iter_modules(demo_pkg.__path__):
+        if module.name.endswith("_api"):
+            routes.update(importlib.import_module(f"tracker.demo.{module.name}").routes(today))
+    return routes
 
 
 def _match(routes: Mapping[str, Route], path: str) -> tuple[str, Route] | None:
