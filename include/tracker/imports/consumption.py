@@ -63,6 +63,7 @@ _SPOTIFY_TEXT = {"master_metadata_track_name": "track_name", "master_metadata_al
                  "audiobook_uri": "audiobook_uri", "audiobook_chapter_uri": "audiobook_chapter_uri",
                  "audiobook_chapter_title": "audiobook_chapter_title", "platform": "platform",
                  "conn_country": "conn_country", "reason_start": "reason_start", "reason_end": "reason_end"}
+assert list(_SPOTIFY_TEXT.values()) == list(SPOTIFY.columns)[6:21], "to_row order must follow SPOTIFY.columns"
 
 
 def _verbatim(text: str) -> str:

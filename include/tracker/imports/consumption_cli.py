@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from tracker.imports import import_app
+
+if TYPE_CHECKING:
+    from tracker.config import Person
+    from tracker.imports.runner import ImportSummary
 
 console = Console()
 
@@ -25,7 +29,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _person(person_id: str | None):
+def _person(person_id: str | None) -> Person:
     from tracker.config import load_config
 
     people = load_config().people
@@ -54,7 +58,11 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     except FormatError as exc:
         _fail(str(exc))
     dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(dsn, autocommit=True)
+    except psycopg.OperationalError as exc:
+        _fail(f"cannot reach the warehouse ({exc}): run `tracker up`, or set TRACKER_WAREHOUSE_DSN")
+    with conn:
         ensure_warehouse(conn)
         columns = (TextColumn(f"{source}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn())
@@ -68,10 +76,10 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     print_summary(summary)
 
 
-def print_summary(summary) -> None:
-    table = Table(title=f"{summary.source} import for {summary.person_id}", show_header=True)
-    table.add_column("")
-    table.add_column("rows", justify="right")
+def print_summary(summary: ImportSummary) -> None:
+    console.print(f"[bold]{summary.source} import for {summary.person_id}[/bold] ({summary.entity})")
+    table = Table("", "rows")
+    table.columns[1].justify = "right"
     table.add_row("read", f"{summary.read:,}")
     table.add_row("imported", f"{summary.imported:,}")
     for name in ("inserted", "updated", "unchanged"):
@@ -87,7 +95,9 @@ def print_summary(summary) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
     if summary.quarantined:
         console.print(f"quarantined rows are in raw.quarantine (source '{summary.source}', locator file:line)")
-    console.print(f"files: {', '.join(summary.files)}\nrun id: {summary.run_id}")
+    for file in summary.files:
+        console.print(f"file: {file}", soft_wrap=True)
+    console.print(f"run id: {summary.run_id}")
 
 
 @import_app.command("netflix")

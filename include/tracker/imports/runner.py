@@ -1,10 +1,12 @@
 """Run a file import: parsed records → one streamed keyed merge; rejects → the quarantine, per file.
 
 All files of one import go through a single `loader.load()` whose rows are produced while COPY consumes
-them, so memory stays bounded by one record and the loader's last-one-wins dedupe sees the whole import: a
-key repeated across files or far apart in one file resolves the same way on every re-import (separate
-batches would flip such a row back and forth and touch `_loaded_at`). Rejects are spooled to a temporary
-file and written to `raw.quarantine` only when they differ from what is already there for that file.
+them, so memory stays flat (a read chunk and one record), and the loader's last-one-wins dedupe sees the
+whole import: a key repeated across files, or far apart in one file, resolves the same way on every
+re-import (separate batches would flip such a row back and forth and touch `_loaded_at`). The price: the
+load's transaction and per-table advisory lock last as long as the parse. Rejects are spooled to a temporary file and
+replace a file's rows in `raw.quarantine` only when they differ from what is stored (so an identical
+re-import leaves the quarantine's ids and `_loaded_at` alone too).
 """
 
 from __future__ import annotations
@@ -85,13 +87,14 @@ def _row_hash(row: Sequence[Any]) -> int:
 def _stored_digest(conn: psycopg.Connection, scope: dict[str, str]) -> tuple[int, int]:
     """(count, digest) of the quarantine rows already stored for one file, computed like `_Spool`'s."""
     count, digest = 0, 0
-    for locator, reason, raw_text, at in conn.cursor().stream(
-            "select locator, reason, raw_text, record_at from raw.quarantine where person_id = %(person_id)s"
-            " and source = %(source)s and entity = %(entity)s and starts_with(coalesce(locator, ''), %(prefix)s)",
-            scope):
-        count += 1
-        digest = (digest + _row_hash((locator, reason, raw_text,
-                                      at.astimezone(UTC).isoformat() if at else None))) % (1 << 64)
+    with conn.cursor() as cur:
+        for locator, reason, raw_text, at in cur.stream(
+                "select locator, reason, raw_text, record_at from raw.quarantine where person_id = %(person_id)s"
+                " and source = %(source)s and entity = %(entity)s"
+                " and starts_with(coalesce(locator, ''), %(prefix)s)", scope):
+            count += 1
+            digest = (digest + _row_hash((locator, reason, raw_text,
+                                          at.astimezone(UTC).isoformat() if at else None))) % (1 << 64)
     return count, digest
 
 

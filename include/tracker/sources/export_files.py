@@ -206,7 +206,8 @@ def iter_json_array(fh: TextIO, is_element: Callable[[Any], bool]) -> Iterator[t
 
     A malformed element yields a `Malformed` instead of (value, text), and reading resumes at the next `{` whose
     object satisfies is_element (so objects nested in the bad one are not mistaken for elements). A file
-    that ends inside an element yields it as truncated. Raises FormatError if the file is not an array.
+    that ends inside an element, or before the closing `]`, yields a truncated `Malformed` last. Raises
+    FormatError if the file is not a JSON array.
     """
     b = _Buffer(fh)
     if b.peek() != "[":
@@ -215,7 +216,10 @@ def iter_json_array(fh: TextIO, is_element: Callable[[Any], bool]) -> Iterator[t
     index = 0
     while True:
         c = b.peek()
-        if c in ("", "]"):  # done (a missing final ']' loses nothing: every element was read)
+        if c == "]":
+            return
+        if c == "":  # elements after the last complete one may be lost: say so
+            yield index, b.line, Malformed("", "truncated JSON", "file ends before the array's closing ']'")
             return
         if c == ",":
             b.advance(b.pos + 1)
@@ -227,8 +231,10 @@ def iter_json_array(fh: TextIO, is_element: Callable[[Any], bool]) -> Iterator[t
                 continue  # the element straddles the chunk boundary: retry with more text
             line = b.line
             text, at_eof = b.skip_malformed(is_element)
-            yield index, line, (Malformed(text, "truncated JSON", "file ends inside this element") if at_eof
-                                else Malformed(text, "malformed JSON", f"{exc.msg} (column {exc.colno})"))
+            if at_eof:
+                yield index, line, Malformed(text, "truncated JSON", "file ends inside this element")
+                return
+            yield index, line, Malformed(text, "malformed JSON", f"{exc.msg} (column {exc.colno})")
         else:
             line = b.line
             raw = b.buf[b.pos:end]
