@@ -230,8 +230,8 @@ def test_staging_models_build_on_imported_data(warehouse, person):
     import_spotify(warehouse, SPOTIFY_DIR, person)
     import_youtube(warehouse, YOUTUBE_JSON, person)
     # WHEN the three staging models and their tests are built
-    result = dbt("build", "--select", "stg_netflix__viewing_activity", "stg_spotify__streams",
-                 "stg_youtube__watch_history", check=False)
+    result = dbt("build", "--select", "stg_netflix__viewing_activity+", "stg_spotify__streams+",
+                 "stg_youtube__watch_history+", "--exclude", "fct_weather_daily", check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     # THEN local times and dates come from the person's zone (Berlin is UTC+1 in winter)
     assert warehouse.execute(
@@ -241,3 +241,8 @@ def test_staging_models_build_on_imported_data(warehouse, person):
     assert warehouse.execute(
         "select seconds_played, started_at_local::text from silver.stg_spotify__streams where person_id = %s "
         "and ended_at = '2024-01-05T08:03:12Z'", (person.id,)).fetchone() == (183, "2024-01-05 09:00:09")
+    # AND the daily consumption fact has one row per local date with the imported minutes
+    music, netflix, n_days, dupes = warehouse.execute(
+        "select sum(music_minutes), sum(netflix_minutes), count(*), count(*) - count(distinct local_date) "
+        "from gold.fct_consumption_daily where person_id = %s", (person.id,)).fetchone()
+    assert music > 0 and netflix > 0 and n_days > 0 and dupes == 0
