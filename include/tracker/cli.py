@@ -29,7 +29,14 @@ def _register_imports() -> None:
     app.add_typer(imports.import_app, name="import")
 
 
+def _register_auth() -> None:
+    from tracker.auth_cli import auth_app
+
+    app.add_typer(auth_app, name="auth")
+
+
 _register_imports()
+_register_auth()
 
 
 def _fail(message: str) -> None:
