@@ -31,7 +31,9 @@ def _register_imports() -> None:
 
 def _register_auth() -> None:
     from tracker.auth_cli import auth_app
+    from tracker.auth_trakt_cli import trakt_auth_app
 
+    auth_app.add_typer(trakt_auth_app)  # `tracker auth trakt`
     app.add_typer(auth_app, name="auth")
 
 
