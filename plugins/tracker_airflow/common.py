@@ -27,8 +27,11 @@ SOURCE_RETRY_POLICY = ExceptionRetryPolicy(rules=[
 
 
 @task(retries=3)
-def warehouse_ready() -> bool:
-    """Create schemas and raw tables if this is the warehouse's very first run (idempotent otherwise)."""
+def warehouse_ready(run_id=None) -> bool:
+    """Create schemas and raw tables if this is the warehouse's very first run (idempotent otherwise), and
+    sync the configured people (their time zones drive every local date in silver and gold)."""
+    from tracker.config import load_config
+    from tracker.warehouse.people import sync_people
     from tracker.warehouse.schema import ensure_warehouse, is_first_run
 
     from tracker_airflow.hooks import WarehouseHook
@@ -36,5 +39,6 @@ def warehouse_ready() -> bool:
     with WarehouseHook().connect() as conn:
         first = is_first_run(conn)
         applied = ensure_warehouse(conn)
+        sync_people(conn, load_config(), run_id or "manual")
     print(f"first run: {first}; newly applied: {applied or 'nothing'}")
     return first

@@ -1,0 +1,4 @@
+select
+    person_id,
+    timezone
+from {{ ref('stg_tracker__people') }}
