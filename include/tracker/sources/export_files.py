@@ -250,3 +250,23 @@ def reading(file: str) -> Generator[None, None, None]:
         yield
     except UnicodeDecodeError as exc:
         raise FormatError(f"{file} is not UTF-8 text ({exc})") from None
+
+
+def parse_json_array(path: Path, is_element: Callable[[Any], bool], build: Callable[[int, int, Any, str], Any],
+                     time_key: str, on_bytes: OnBytes | None = None) -> Iterator[Any]:
+    """Stream a JSON-array export: `build(index, line, obj, raw)` per element, a `Rejected` per bad one.
+
+    `build` raises `Bad` for a bad field; the element's own time (`time_key`) is kept on the rejection.
+    """
+    file = str(path)
+    with open_text(path, on_bytes) as fh, reading(file):
+        for index, line, item in iter_json_array(fh, is_element):
+            if isinstance(item, Malformed):
+                yield Rejected(file, line, item.reason, item.detail, item.text, index=index)
+                continue
+            obj, raw = item
+            try:
+                yield build(index, line, obj, raw)
+            except Bad as bad:
+                yield Rejected(file, line, bad.reason, bad.detail, raw[:RAW_CAP], index=index,
+                               record_at=time_or_none(obj, time_key))

@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from tracker.sources.export_files import (
-    RAW_CAP,
     Bad,
     FormatError,
-    Malformed,
     OnBytes,
     Rejected,
     iter_json_array,
     open_text,
+    parse_json_array,
     parse_utc,
-    reading,
     refuse_nul,
-    time_or_none,
 )
 
 FILE_PATTERNS = ("Streaming_History_Audio_*.json", "endsong_*.json")
@@ -148,15 +145,4 @@ def check(path: Path) -> None:
 def parse(path: Path, on_bytes: OnBytes | None = None) -> Iterator[Play | Rejected]:
     """Yield a Play or a Rejected per element of one play file (checked first; FormatError)."""
     check(path)
-    file = str(path)
-    with open_text(path, on_bytes) as fh, reading(file):
-        for index, line, item in iter_json_array(fh, _is_play):
-            if isinstance(item, Malformed):
-                yield Rejected(file, line, item.reason, item.detail, item.text, index=index)
-                continue
-            obj, raw = item
-            try:
-                yield _play(index, line, obj, raw)
-            except Bad as bad:
-                yield Rejected(file, line, bad.reason, bad.detail, raw[:RAW_CAP], index=index,
-                               record_at=time_or_none(obj, "ts"))
+    yield from parse_json_array(path, _is_play, _play, "ts", on_bytes)

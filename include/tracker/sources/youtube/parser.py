@@ -16,19 +16,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracker.sources.export_files import (
-    RAW_CAP,
     Bad,
     FormatError,
-    Malformed,
     OnBytes,
     Rejected,
     find_one,
     iter_json_array,
     open_text,
+    parse_json_array,
     parse_utc,
-    reading,
     refuse_nul,
-    time_or_none,
 )
 
 FILE_NAME = "watch-history.json"
@@ -144,15 +141,4 @@ def check(path: Path) -> None:
 def parse(path: Path, on_bytes: OnBytes | None = None) -> Iterator[Watch | Rejected]:
     """Yield a Watch or a Rejected per element of watch-history.json (checked first; FormatError)."""
     check(path)
-    file = str(path)
-    with open_text(path, on_bytes) as fh, reading(file):
-        for index, line, item in iter_json_array(fh, _is_entry):
-            if isinstance(item, Malformed):
-                yield Rejected(file, line, item.reason, item.detail, item.text, index=index)
-                continue
-            obj, raw = item
-            try:
-                yield _watch(index, line, obj, raw)
-            except Bad as bad:
-                yield Rejected(file, line, bad.reason, bad.detail, raw[:RAW_CAP], index=index,
-                               record_at=time_or_none(obj, "time"))
+    yield from parse_json_array(path, _is_entry, _watch, "time", on_bytes)
