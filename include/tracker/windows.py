@@ -30,3 +30,13 @@ def window_for_run(data_interval_start: datetime | None, data_interval_end: date
     anchor = (run_after or datetime.now(UTC)).astimezone(UTC)
     end = anchor.replace(hour=0, minute=0, second=0, microsecond=0)
     return ExtractWindow(end - default, end)
+
+
+def plain_utc(window: ExtractWindow) -> ExtractWindow:
+    """The window with stdlib UTC datetimes: Airflow hands over pendulum DateTimes, whose arithmetic with a
+    fixed-offset tzinfo can come back naive (pendulum + timedelta(days=365) did), breaking comparisons."""
+    def plain(moment: datetime) -> datetime:
+        m = moment.astimezone(UTC)
+        return datetime(m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond, tzinfo=UTC)
+
+    return ExtractWindow(plain(window.start), plain(window.end))

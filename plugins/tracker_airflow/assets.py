@@ -10,6 +10,11 @@ def raw_asset(table: str) -> Asset:
 
 
 RAW_OPEN_METEO_HOURLY = raw_asset("open_meteo__hourly")
+# GitHub entity → its raw table's asset (one extract task per entity)
+RAW_GITHUB = {entity: raw_asset(f"github__{entity}")
+              for entity in ("commits", "pull_requests", "reviews", "issues", "contributions_daily")}
+RAW_LASTFM_SCROBBLES = raw_asset("lastfm__scrobbles")
+RAW_TRAKT_HISTORY = raw_asset("trakt__history")
 
 # every raw asset; the dbt DAG is scheduled on any of them
-RAW_ASSETS = [RAW_OPEN_METEO_HOURLY]
+RAW_ASSETS = [RAW_OPEN_METEO_HOURLY, *RAW_GITHUB.values(), RAW_LASTFM_SCROBBLES, RAW_TRAKT_HISTORY]

@@ -34,6 +34,18 @@ def connections(secrets: s.Secrets, *, demo: bool) -> dict[str, str]:
                 "forecast_url": f"{s.demo_url()}/open-meteo/v1/forecast",
             },
         })
+        # the demo APIs accept any credentials except `bad`; logins/user names come from the config
+        conns["AIRFLOW_CONN_GITHUB"] = json.dumps({
+            "conn_type": "http", "password": "demo-token",
+            "extra": {"rest_url": f"{s.demo_url()}/github/api", "graphql_url": f"{s.demo_url()}/github/api/graphql"},
+        })
+        conns["AIRFLOW_CONN_LASTFM"] = json.dumps({
+            "conn_type": "http", "password": "demo-api-key", "extra": {"base_url": f"{s.demo_url()}/lastfm/2.0/"},
+        })
+        conns["AIRFLOW_CONN_TRAKT"] = json.dumps({
+            "conn_type": "http", "login": "demo-client-id", "password": "demo-access-token",
+            "extra": {"base_url": f"{s.demo_url()}/trakt"},
+        })
     return conns
 
 

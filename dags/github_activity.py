@@ -1,0 +1,49 @@
+"""
+### GitHub activity → `raw.github__{commits,pull_requests,reviews,issues,contributions_daily}`
+
+For every person with `accounts.github` in the config (`TRACKER_CONFIG`): commits they authored (with line
+counts), pull requests and issues they opened, reviews they submitted, and the contribution calendar. One task
+per entity, each loading exactly the run's data interval (one UTC day) on its table's time column; a rerun or
+backfill leaves the same rows, and records failing validation go to `raw.quarantine`. Connection `github`:
+password = token, extras `rest_url` / `graphql_url` for GitHub Enterprise Server or the demo server. Bad
+credentials fail at once (no retries) with a message naming the connection; rate limits are waited out or
+retried.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+from tracker_airflow.assets import RAW_GITHUB
+from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+
+
+@dag(
+    dag_id="github_activity",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=2,
+    default_args=DEFAULT_ARGS,
+    tags=["source", "github", "activity"],
+    doc_md=__doc__,
+)
+def github_activity():
+    @task(retry_policy=SOURCE_RETRY_POLICY)
+    def extract_load(entity: str, data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
+        from tracker.config import load_config
+        from tracker.sources.github.extract import extract_and_load
+        from tracker.windows import window_for_run
+        from tracker_airflow.hooks import GitHubHook, WarehouseHook
+
+        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
+        with WarehouseHook().connect() as conn:
+            loads = extract_and_load(conn, GitHubHook().get_client, load_config(), window, run_id, entity)
+        return {x.person_id: vars(x.result) | {"quarantined": x.quarantined} for x in loads}
+
+    ready = warehouse_ready()
+    for entity, asset in RAW_GITHUB.items():
+        ready >> extract_load.override(task_id=f"extract_load_{entity}", outlets=[asset])(entity=entity)
+
+
+github_activity()

@@ -1,0 +1,44 @@
+"""
+### Last.fm scrobbles → `raw.lastfm__scrobbles`
+
+Every finished play (`user.getRecentTracks`) of each person with `accounts.lastfm` in the config
+(`TRACKER_CONFIG`). Each run loads exactly its data interval (one UTC day); a rerun or backfill leaves the same
+rows, and scrobbles failing validation go to `raw.quarantine`. Connection `lastfm`: password = API key, extra
+`base_url` for the demo server. A bad or suspended key fails at once (no retries) naming the connection.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+from tracker_airflow.assets import RAW_LASTFM_SCROBBLES
+from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+
+
+@dag(
+    dag_id="lastfm_scrobbles",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=3,
+    default_args=DEFAULT_ARGS,
+    tags=["source", "lastfm", "consumption"],
+    doc_md=__doc__,
+)
+def lastfm_scrobbles():
+    @task(outlets=[RAW_LASTFM_SCROBBLES], retry_policy=SOURCE_RETRY_POLICY)
+    def extract_load_scrobbles(data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
+        from tracker.config import load_config
+        from tracker.sources.lastfm.extract import extract_and_load
+        from tracker.windows import window_for_run
+        from tracker_airflow.hooks import LastfmHook, WarehouseHook
+
+        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
+        with WarehouseHook().connect() as conn:
+            loads = extract_and_load(conn, LastfmHook().get_client, load_config(), window, run_id)
+        return {x.person_id: vars(x.result) | {"quarantined": x.quarantined} for x in loads}
+
+    warehouse_ready() >> extract_load_scrobbles()
+
+
+lastfm_scrobbles()

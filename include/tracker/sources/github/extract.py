@@ -1,0 +1,182 @@
+"""GitHub → raw.github__{commits,pull_requests,reviews,issues,contributions_daily} for a window.
+
+One entity per call (one Airflow task each). Every person with `accounts.github` gets a client for their
+login; each load is a keyed merge bounded by the window on the table's time column, and records failing the
+checks below go to the quarantine (replaced per person, entity and window, so reruns never pile up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from tracker.config import TrackerConfig
+from tracker.sources.accounts import people_with_account
+from tracker.sources.github.client import GitHubClient
+from tracker.sources.github.models import Commit, ContributionDay, Issue, Review
+from tracker.warehouse import quarantine
+from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.windows import ExtractWindow, plain_utc
+
+log = logging.getLogger(__name__)
+
+SOURCE = "github"
+ACCOUNT = "github"
+REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
+
+COMMITS = RawTable(
+    schema="raw", name="github__commits",
+    columns={"person_id": "text", "repo": "text", "sha": "text", "authored_at": "timestamptz",
+             "committed_at": "timestamptz", "message": "text", "author_login": "text", "author_email": "text",
+             "parent_count": "int4", "html_url": "text", "additions": "int4", "deletions": "int4",
+             "github_login": "text", "record": "jsonb"},
+    key=("person_id", "repo", "sha"), window_column="authored_at")
+PULL_REQUESTS = RawTable(
+    schema="raw", name="github__pull_requests",
+    columns={"person_id": "text", "pull_request_id": "int8", "repo": "text", "number": "int4", "title": "text",
+             "state": "text", "draft": "bool", "created_at": "timestamptz", "updated_at": "timestamptz",
+             "closed_at": "timestamptz", "merged_at": "timestamptz", "author_login": "text", "html_url": "text",
+             "github_login": "text", "record": "jsonb"},
+    key=("person_id", "pull_request_id"), window_column="created_at")
+REVIEWS = RawTable(
+    schema="raw", name="github__reviews",
+    columns={"person_id": "text", "review_id": "int8", "repo": "text", "pr_number": "int4", "pr_title": "text",
+             "state": "text", "submitted_at": "timestamptz", "html_url": "text", "github_login": "text",
+             "record": "jsonb"},
+    key=("person_id", "review_id"), window_column="submitted_at")
+ISSUES = RawTable(
+    schema="raw", name="github__issues",
+    columns={"person_id": "text", "issue_id": "int8", "repo": "text", "number": "int4", "title": "text",
+             "state": "text", "created_at": "timestamptz", "updated_at": "timestamptz", "closed_at": "timestamptz",
+             "author_login": "text", "html_url": "text", "github_login": "text", "record": "jsonb"},
+    key=("person_id", "issue_id"), window_column="created_at")
+CONTRIBUTIONS_DAILY = RawTable(
+    schema="raw", name="github__contributions_daily",
+    columns={"person_id": "text", "day": "date", "day_start": "timestamptz", "contribution_count": "int4",
+             "weekday": "int2", "color": "text", "github_login": "text", "record": "jsonb"},
+    key=("person_id", "day"), window_column="day_start")
+
+
+# ------------------------------------------------------------------------------------------ checks
+def commit_invalid(c: Commit) -> str | None:
+    if not c.repo or len(c.sha) != 40:
+        return f"bad repo/sha {c.repo!r}@{c.sha!r}"
+    for name in ("additions", "deletions"):
+        if (value := getattr(c, name)) is not None and value < 0:
+            return f"{name}={value} < 0"
+    return None
+
+
+def issue_invalid(i: Issue) -> str | None:
+    if i.number <= 0:
+        return f"number={i.number} <= 0"
+    for name in ("closed_at", "merged_at"):
+        if (value := getattr(i, name)) is not None and value < i.created_at:
+            return f"{name}={value.isoformat()} before created_at={i.created_at.isoformat()}"
+    return None
+
+
+def review_invalid(r: Review) -> str | None:
+    return None if r.state in REVIEW_STATES else f"state={r.state!r} not one of {sorted(REVIEW_STATES)}"
+
+
+def day_invalid(d: ContributionDay) -> str | None:
+    return f"contributionCount={d.count} < 0" if d.count < 0 else None
+
+
+def day_start(day: Any) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def day_record(d: ContributionDay) -> dict[str, Any]:
+    return {"date": d.day.isoformat(), "contributionCount": d.count, "weekday": d.weekday, "color": d.color}
+
+
+# ------------------------------------------------------------------------------------------ entities
+@dataclass(frozen=True)
+class Entity:
+    table: RawTable
+    fetch: Callable[[GitHubClient, datetime, datetime], Sequence[Any]]
+    row: Callable[[str, str, Any], tuple]  # (person_id, login, item) → COPY tuple
+    invalid: Callable[[Any], str | None]
+    at: Callable[[Any], datetime]  # the item's time (window column)
+    locator: Callable[[Any], str]
+    record: Callable[[Any], dict[str, Any]] = lambda item: item.record
+
+
+def _issue_row(person_id: str, login: str, i: Issue) -> tuple:
+    return (person_id, i.id, i.repo, i.number, i.title, i.state, i.draft, i.created_at, i.updated_at,
+            i.closed_at, i.merged_at, i.author_login, i.html_url, login, i.record)
+
+
+ENTITIES: dict[str, Entity] = {
+    "commits": Entity(
+        COMMITS, lambda c, s, e: c.commits(s, e),
+        lambda p, login, c: (p, c.repo, c.sha, c.authored_at, c.committed_at, c.message, c.author_login,
+                             c.author_email, c.parent_count, c.html_url, c.additions, c.deletions, login, c.record),
+        commit_invalid, lambda c: c.authored_at, lambda c: f"{c.repo}@{c.sha}"),
+    "pull_requests": Entity(
+        PULL_REQUESTS, lambda c, s, e: c.pull_requests(s, e), _issue_row, issue_invalid,
+        lambda i: i.created_at, lambda i: f"{i.repo}#{i.number}"),
+    "reviews": Entity(
+        REVIEWS, lambda c, s, e: c.reviews(s, e),
+        lambda p, login, r: (p, r.id, r.repo, r.pr_number, r.pr_title, r.state, r.submitted_at, r.html_url,
+                             login, r.record),
+        review_invalid, lambda r: r.submitted_at, lambda r: f"{r.repo}#{r.pr_number}/review/{r.id}"),
+    "issues": Entity(
+        ISSUES, lambda c, s, e: c.issues(s, e),
+        lambda p, login, i: (p, i.id, i.repo, i.number, i.title, i.state, i.created_at, i.updated_at,
+                             i.closed_at, i.author_login, i.html_url, login, i.record),
+        issue_invalid, lambda i: i.created_at, lambda i: f"{i.repo}#{i.number}"),
+    "contributions_daily": Entity(
+        CONTRIBUTIONS_DAILY, lambda c, s, e: c.contributions_daily(s, e).days,
+        lambda p, login, d: (p, d.day, day_start(d.day), d.count, d.weekday, d.color, login, day_record(d)),
+        day_invalid, lambda d: day_start(d.day), lambda d: d.day.isoformat(), day_record),
+}
+
+
+def load_window(entity: str, window: ExtractWindow) -> tuple[datetime, datetime]:
+    """The window on the table's time column. The calendar answers whole dates (start's date through the date
+    of the window's last instant), so its window is widened to those days' 00:00 UTC starts."""
+    if entity != "contributions_daily":
+        return window.start, window.end
+    last = (window.end - timedelta(microseconds=1)).date()
+    return day_start(window.start.date()), day_start(last) + timedelta(days=1)
+
+
+@dataclass
+class GitHubLoad:
+    person_id: str
+    entity: str
+    result: LoadResult
+    quarantined: int
+
+
+def extract_and_load(conn: psycopg.Connection, client_for: Callable[[str], GitHubClient], config: TrackerConfig,
+                     window: ExtractWindow, run_id: str, entity: str) -> list[GitHubLoad]:
+    """Load one entity for every person with a GitHub login; `client_for(login)` builds their client."""
+    window = plain_utc(window)
+    spec = ENTITIES[entity]
+    start, end = load_window(entity, window)
+    loads = []
+    for person, login in people_with_account(config, ACCOUNT):
+        good, rejected = [], []
+        for item in spec.fetch(client_for(login), window.start, window.end):
+            if reason := spec.invalid(item):
+                rejected.append(quarantine.Rejected(
+                    locator=spec.locator(item), reason=reason, record_at=spec.at(item),
+                    raw_text=orjson.dumps(spec.record(item)).decode()))
+                continue
+            good.append(spec.row(person.id, login, item))
+        result = load(conn, spec.table, good, run_id=run_id, window=Window(start, end, {"person_id": person.id}))
+        n_bad = quarantine.replace(conn, person_id=person.id, source=SOURCE, entity=entity, run_id=run_id,
+                                   rejected=rejected, window_start=start, window_end=end)
+        log.info("github %s %s (%s) %s: %s, quarantined %d", entity, person.id, login, window, result, n_bad)
+        loads.append(GitHubLoad(person.id, entity, result, n_bad))
+    return loads

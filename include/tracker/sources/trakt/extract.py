@@ -1,0 +1,83 @@
+"""Trakt → raw.trakt__history, bounded by the window.
+
+A Trakt access token belongs to one Trakt user, so one connection serves one person: the one whose config has
+`accounts.trakt` (the Trakt user name, for the record). None → nothing to do; more than one → an error (give
+each their own connection and DAG run).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import orjson
+import psycopg
+
+from tracker.config import TrackerConfig
+from tracker.sources.accounts import people_with_account
+from tracker.sources.trakt.client import TraktClient
+from tracker.sources.trakt.models import Watch
+from tracker.warehouse import quarantine
+from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.windows import ExtractWindow, plain_utc
+
+log = logging.getLogger(__name__)
+
+ACCOUNT = "trakt"
+MEDIA_TYPES = frozenset({"movie", "episode"})
+MAX_RUNTIME_MINUTES = 24 * 60
+
+HISTORY = RawTable(
+    schema="raw", name="trakt__history",
+    columns={"person_id": "text", "history_id": "int8", "watched_at": "timestamptz", "action": "text",
+             "media_type": "text", "title": "text", "year": "int4", "show_title": "text", "season": "int4",
+             "episode": "int4", "runtime_minutes": "int4", "trakt_id": "int8", "slug": "text", "imdb_id": "text",
+             "tmdb_id": "int8", "show_trakt_id": "int8", "record": "jsonb"},
+    key=("person_id", "history_id"),
+    window_column="watched_at",
+)
+
+
+def invalid_reason(w: Watch) -> str | None:
+    if w.type not in MEDIA_TYPES:
+        return f"type={w.type!r} not one of {sorted(MEDIA_TYPES)}"
+    if w.type == "episode" and (w.show_title is None or w.season is None or w.episode is None):
+        return "episode without its show, season or number"
+    if w.runtime_minutes is not None and not 0 <= w.runtime_minutes <= MAX_RUNTIME_MINUTES:
+        return f"runtime_minutes={w.runtime_minutes} outside [0, {MAX_RUNTIME_MINUTES}]"
+    return None
+
+
+@dataclass
+class HistoryLoad:
+    person_id: str
+    result: LoadResult
+    quarantined: int
+
+
+def extract_and_load(conn: psycopg.Connection, client: TraktClient, config: TrackerConfig, window: ExtractWindow,
+                     run_id: str) -> list[HistoryLoad]:
+    window = plain_utc(window)
+    people = people_with_account(config, ACCOUNT)
+    if len(people) > 1:
+        raise ValueError(f"{len(people)} people have a trakt account ({[p.id for p, _ in people]}), but one Trakt "
+                         "connection holds one user's token")
+    loads = []
+    for person, user in people:
+        good, rejected = [], []
+        for w in client.history(window.start, window.end):
+            if reason := invalid_reason(w):
+                rejected.append(quarantine.Rejected(
+                    locator=f"history/{w.history_id}", reason=reason, record_at=w.watched_at,
+                    raw_text=orjson.dumps(w.record).decode()))
+                continue
+            good.append((person.id, w.history_id, w.watched_at, w.action, w.type, w.title, w.year, w.show_title,
+                         w.season, w.episode, w.runtime_minutes, w.trakt_id, w.slug, w.imdb_id, w.tmdb_id,
+                         w.show_trakt_id, w.record))
+        result = load(conn, HISTORY, good, run_id=run_id,
+                      window=Window(window.start, window.end, {"person_id": person.id}))
+        n_bad = quarantine.replace(conn, person_id=person.id, source="trakt", entity="history", run_id=run_id,
+                                   rejected=rejected, window_start=window.start, window_end=window.end)
+        log.info("trakt %s (%s) %s: %s, quarantined %d", person.id, user, window, result, n_bad)
+        loads.append(HistoryLoad(person.id, result, n_bad))
+    return loads
