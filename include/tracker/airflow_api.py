@@ -83,9 +83,10 @@ class AirflowApi:
             time.sleep(3)
         raise TimeoutError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
 
-    def latest_asset_event(self, asset_name: str) -> datetime | None:
+    def latest_asset_event(self, name_prefix: str) -> datetime | None:
+        """Time of the newest event of any Asset whose name starts with name_prefix (e.g. "raw.")."""
         events = self._call("GET", "/assets/events", params={"order_by": "-timestamp", "limit": 100})["asset_events"]
-        stamps = [datetime.fromisoformat(e["timestamp"]) for e in events if e["name"] == asset_name]
+        stamps = [datetime.fromisoformat(e["timestamp"]) for e in events if e["name"].startswith(name_prefix)]
         return max(stamps, default=None)
 
     def wait_for_run_after(self, dag_id: str, after: datetime, timeout: float = 600) -> dict:

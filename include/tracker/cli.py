@@ -13,6 +13,7 @@ from rich.console import Console
 from tracker import settings as s
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+SOURCE_DAGS = ("weather_open_meteo", "github_activity", "lastfm_scrobbles", "trakt_history")
 console = Console()
 
 
@@ -109,20 +110,22 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    for dag_id in ("weather_open_meteo", "dbt_warehouse"):
+    for dag_id in (*SOURCE_DAGS, "dbt_warehouse"):
         api.wait_for_dag(dag_id)
-    run_id = api.trigger("weather_open_meteo", start, end,
-                         run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{int(time.time())}")
-    for dag_id in ("dbt_warehouse", "weather_open_meteo"):
+    stamp = int(time.time())
+    runs = {dag_id: api.trigger(dag_id, start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{stamp}")
+            for dag_id in SOURCE_DAGS}
+    for dag_id in ("dbt_warehouse", *SOURCE_DAGS):
         api.unpause(dag_id)  # runs of a paused DAG stay queued
-    console.print(f"weather_open_meteo: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
-    if (state := api.wait_for_run("weather_open_meteo", run_id)) != "success":
-        _fail(f"weather_open_meteo run {run_id} ended {state}: see {s.airflow_url()}")
-    api.wait_until_idle("weather_open_meteo")  # unpausing also scheduled yesterday's run
+    for dag_id, run_id in runs.items():
+        console.print(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
+        if (state := api.wait_for_run(dag_id, run_id)) != "success":
+            _fail(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
+        api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
     # raw Asset events trigger dbt_warehouse: wait for the dbt run queued after the latest one
-    event_at = api.latest_asset_event("raw.open_meteo__hourly")
+    event_at = api.latest_asset_event("raw.")
     if event_at is None:
-        _fail("weather_open_meteo succeeded but emitted no raw.open_meteo__hourly Asset event")
+        _fail("the source DAGs succeeded but emitted no raw Asset event")
     run = api.wait_for_run_after("dbt_warehouse", event_at)
     if run["state"] != "success":
         _fail(f"dbt_warehouse run {run['dag_run_id']} ended {run['state']}: see {s.airflow_url()}")
