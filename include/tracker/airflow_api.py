@@ -34,8 +34,8 @@ class AirflowApi:
         errors = self._call("GET", "/importErrors").get("import_errors", [])
         raise RuntimeError(f"DAG {dag_id} was not parsed within {timeout:.0f}s; import errors: {errors}")
 
-    def unpause(self, dag_id: str) -> None:
-        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    def unpause(self, dag_id: str, paused: bool = False) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
     def trigger(self, dag_id: str, start: datetime, end: datetime, run_id: str | None = None) -> str:
         """Run dag_id for the data interval [start, end); the same interval again re-runs (clears) that run.
@@ -61,6 +61,10 @@ class AirflowApi:
         self._call("POST", f"/dags/{dag_id}/dagRuns/{existing}/clear", json={"dry_run": False})
         return existing
 
+    def trigger_now(self, dag_id: str, note: str = "triggered by tracker demo") -> str:
+        """A manual run without a logical date (for asset-scheduled DAGs such as dbt_warehouse)."""
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "note": note})["dag_run_id"]
+
     def runs(self, dag_id: str, limit: int = 50) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": limit})[
             "dag_runs"]
@@ -82,22 +86,6 @@ class AirflowApi:
                 return
             time.sleep(3)
         raise TimeoutError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
-
-    def latest_asset_event(self, name_prefix: str) -> datetime | None:
-        """Time of the newest event of any Asset whose name starts with name_prefix (e.g. "raw.")."""
-        events = self._call("GET", "/assets/events", params={"order_by": "-timestamp", "limit": 100})["asset_events"]
-        stamps = [datetime.fromisoformat(e["timestamp"]) for e in events if e["name"].startswith(name_prefix)]
-        return max(stamps, default=None)
-
-    def wait_for_run_after(self, dag_id: str, after: datetime, timeout: float = 600) -> dict:
-        """Wait for the first run queued after `after` (e.g. the asset event that triggers it) to finish."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            fresh = [r for r in self.runs(dag_id) if r["queued_at"] and datetime.fromisoformat(r["queued_at"]) >= after]
-            if fresh and fresh[-1]["state"] in ("success", "failed"):
-                return fresh[-1]
-            time.sleep(3)
-        raise TimeoutError(f"no finished {dag_id} run queued after {after.isoformat()} within {timeout:.0f}s")
 
     def backfill(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int = 2) -> dict:
         return self._call("POST", "/backfills", json={

@@ -112,23 +112,25 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     start = end - timedelta(days=days)
     for dag_id in (*SOURCE_DAGS, "dbt_warehouse"):
         api.wait_for_dag(dag_id)
+    api.unpause("dbt_warehouse", paused=True)  # one dbt run at the end, not one per source
     stamp = int(time.time())
     runs = {dag_id: api.trigger(dag_id, start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{stamp}")
             for dag_id in SOURCE_DAGS}
-    for dag_id in ("dbt_warehouse", *SOURCE_DAGS):
+    for dag_id in SOURCE_DAGS:
         api.unpause(dag_id)  # runs of a paused DAG stay queued
     for dag_id, run_id in runs.items():
         console.print(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
         if (state := api.wait_for_run(dag_id, run_id)) != "success":
             _fail(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
         api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
-    # raw Asset events trigger dbt_warehouse: wait for the dbt run queued after the latest one
-    event_at = api.latest_asset_event("raw.")
-    if event_at is None:
-        _fail("the source DAGs succeeded but emitted no raw Asset event")
-    run = api.wait_for_run_after("dbt_warehouse", event_at)
+    # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
+    # from now on each raw Asset event triggers it
+    api.unpause("dbt_warehouse")
+    api.wait_until_idle("dbt_warehouse")
+    dbt_run_id = api.trigger_now("dbt_warehouse")
+    run = {"dag_run_id": dbt_run_id, "state": api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900)}
     if run["state"] != "success":
-        _fail(f"dbt_warehouse run {run['dag_run_id']} ended {run['state']}: see {s.airflow_url()}")
+        _fail(f"dbt_warehouse run {dbt_run_id} ended {run['state']}: see {s.airflow_url()}")
     console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")
     local.dbt("docs", "generate")  # refresh the catalog now that the tables exist
     console.print(f"demo done in {time.monotonic() - began:.0f}s")
