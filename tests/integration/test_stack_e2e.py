@@ -15,15 +15,28 @@ pytestmark = pytest.mark.integration
 TRACKER = str(Path(sys.executable).with_name("tracker"))
 
 
-def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db):
+def tracker(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([TRACKER, *args], capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, f"tracker {' '.join(args)}: {result.stdout[-3000:]} {result.stderr[-3000:]}"
+    return result
+
+
+def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, monkeypatch):
+    import socket
+
     from tracker import settings
     from tracker.stack import local, processes
 
+    # the session's in-process demo API (other tests' fixture) may hold the demo port: give `up` its own
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("TRACKER_DEMO_PORT", str(sock.getsockname()[1]))
+
     try:
         # GIVEN the stack started twice: the second `up` reuses every process
-        subprocess.run([TRACKER, "up"], check=True, capture_output=True, timeout=300)
+        tracker("up")
         first = local.status()["services"]
-        subprocess.run([TRACKER, "up"], check=True, capture_output=True, timeout=300)
+        tracker("up")
         assert local.status()["services"] == first
         assert all(first.values()), first
         # THEN the Airflow API refuses anonymous calls and accepts the stored login
@@ -48,18 +61,20 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db):
         assert settings.BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
         assert "dbt Docs" in requests.get(settings.docs_url(), timeout=10).text
         # AND `status --json` names where everything is
-        status = json.loads(subprocess.run([TRACKER, "status", "--json"], check=True, capture_output=True,
-                                           text=True).stdout)
+        status = json.loads(tracker("status", "--json").stdout)
         for key in ("warehouse_dsn", "airflow_url", "s3_endpoint", "kafka_bootstrap"):
             assert status[key], key
     finally:
         pids = [pid for pid in local.status()["services"].values() if pid]
         # WHEN the stack goes down
-        subprocess.run([TRACKER, "down"], check=True, capture_output=True, timeout=120)
+        down = subprocess.run([TRACKER, "down"], capture_output=True, text=True, timeout=120)
+        left = [pid for pid in pids if processes._group_alive(pid)]
+        still = local.status()["services"]
+        pg.start(durable=False)  # the rest of the session still needs PostgreSQL
     # THEN no process it started is left, not even a child in their process groups
-    assert not any(processes._group_alive(pid) for pid in pids)
-    assert not any(local.status()["services"].values())
-    pg.start(durable=False)  # the rest of the session still needs PostgreSQL
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert not left, left
+    assert not any(still.values()), still
 
 
 def test_port_clash_names_port_and_variable(pg, monkeypatch):

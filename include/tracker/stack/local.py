@@ -125,7 +125,7 @@ def start_docs(demo: bool) -> None:
 
 
 def up(demo: bool = True) -> None:
-    _check_ports(list(s.PORTS))
+    _check_ports([name for name in s.PORTS if demo or name != "demo"])
     start_postgres()
     start_kafka()
     start_s3()

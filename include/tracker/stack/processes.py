@@ -79,16 +79,16 @@ def start(name: str, argv: Sequence[str], env: dict[str, str] | None = None,
     return proc.pid
 
 
-def stop(name: str, timeout: float = 20) -> bool:
-    """SIGTERM the process group started under name, then SIGKILL what is left. True if something ran."""
+def stop(name: str, timeout: float = 20, sig: signal.Signals = signal.SIGTERM) -> bool:
+    """Send sig to the process group started under name, then SIGKILL what is left. True if something ran."""
     path = pid_dir() / f"{name}.pid"
     pid = running_pid(name)
     if pid is None:
         path.unlink(missing_ok=True)
         return False
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+    for each, wait in ((sig, timeout), (signal.SIGKILL, 5)):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pid, each)
         except ProcessLookupError:
             break
         deadline = time.monotonic() + wait
