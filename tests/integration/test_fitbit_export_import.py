@@ -26,14 +26,16 @@ _spec.loader.exec_module(make)
 
 TABLES = ["raw.fitbit__heart_rate", "raw.fitbit__heart_rate_files", "raw.fitbit__resting_heart_rate",
           "raw.fitbit__heart_rate_zones_daily", "raw.fitbit__sleep_sessions", "raw.fitbit__sleep_stages",
-          "raw.fitbit__hrv_daily", "raw.fitbit__spo2_daily", "raw.fitbit__spo2_minute", "raw.fitbit__sleep_scores"]
+          "raw.fitbit__hrv_daily", "raw.fitbit__spo2_daily", "raw.fitbit__spo2_minute", "raw.fitbit__sleep_scores",
+          "raw.fitbit__steps_minute", "raw.fitbit__exercises", "raw.fitbit__respiratory_rate_daily"]
 METADATA = {"_run_id", "_loaded_at"}
 QUARANTINE_BUSINESS = ["person_id", "source", "entity", "window_start", "window_end", "locator", "record_at",
                        "reason", "raw_text"]
 EXPECTED_ROWS = {"raw.fitbit__heart_rate": 1440 + 1380 + 1501 + 721, "raw.fitbit__heart_rate_files": 4,
                  "raw.fitbit__resting_heart_rate": 2, "raw.fitbit__heart_rate_zones_daily": 2,
                  "raw.fitbit__sleep_sessions": 3, "raw.fitbit__sleep_stages": 30, "raw.fitbit__hrv_daily": 2,
-                 "raw.fitbit__spo2_daily": 3, "raw.fitbit__spo2_minute": 32, "raw.fitbit__sleep_scores": 2}
+                 "raw.fitbit__spo2_daily": 3, "raw.fitbit__spo2_minute": 32, "raw.fitbit__sleep_scores": 2,
+                 "raw.fitbit__steps_minute": 10, "raw.fitbit__exercises": 2, "raw.fitbit__respiratory_rate_daily": 1}
 
 
 def dsn() -> str:
@@ -118,7 +120,21 @@ def test_python_api_import_loads_every_table_with_dst_days_and_quarantine(wareho
         ("hrv_daily", "Daily Heart Rate Variability Summary - 2026-03-(28).csv:5", "rmssd is not a number: 'abc'"),
         ("spo2_minute", "Minute SpO2 - 2026-03-29.csv:15", "value=101.5 outside (0, 100] %"),
         ("sleep_score", "sleep_score.csv:4", "sleep_log_entry_id is not a number: 'not-a-number'"),
+        ("steps", "steps-2026-03-28.json[10]", "value=4000 outside [0, 400] steps per minute"),
+        ("exercise", "exercise-0.json[2]", "startTime is missing"),
+        ("respiratory_rate_daily", "Daily Respiratory Rate Summary - 2026-03-28.csv:4",
+         "daily_respiratory_rate=99.0 outside [4, 60]"),
     }
+    # AND steps and workouts are read like the heart-rate files (two UTC-style, two local-style: a tie → UTC)
+    assert summary.activity_reading == "utc"
+    assert warehouse.execute("select min(observed_at), sum(steps) from raw.fitbit__steps_minute where person_id = %s",
+                             (person,)).fetchone() == (datetime(2026, 3, 28, 8, tzinfo=UTC), 450)
+    assert warehouse.execute(
+        "select exercise_type, start_at, end_at, distance_m, record->'someNewField' from raw.fitbit__exercises"
+        " where person_id = %s order by start_at", (person,)).fetchall() == [
+        ("RUNNING", datetime(2026, 3, 28, 7, tzinfo=UTC), datetime(2026, 3, 28, 7, 30, tzinfo=UTC), 5000.0,
+         {"kept": True}),
+        ("WALKING", datetime(2026, 10, 25, 15, tzinfo=UTC), datetime(2026, 10, 25, 15, 40, tzinfo=UTC), 2414.0, None)]
     # AND the summary tells what was skipped and what was not recognised
     assert summary.skipped[("raw.fitbit__spo2_minute", "invalid-reading sentinel 50.0")] == 7
     assert summary.skipped[("raw.fitbit__resting_heart_rate", "no estimate (value 0 or null)")] == 2

@@ -55,7 +55,8 @@ def test_layout_finds_every_kind_ignores_google_data_and_lists_unknown_files():
     # THEN every kind is found, the GoogleData tree is ignored (its heart-rate CSVs only indexed) and the
     # one file Tracker does not know is listed
     assert dict(layout.counts()) == {"heart_rate": 4, "resting_heart_rate": 1, "heart_rate_zones": 2, "sleep": 3,
-                                     "sleep_score": 1, "hrv_daily": 1, "spo2_daily": 1, "spo2_minute": 1}
+                                     "sleep_score": 1, "hrv_daily": 1, "spo2_daily": 1, "spo2_minute": 1,
+                                     "steps": 1, "exercise": 1, "respiratory_rate_daily": 1}
     assert layout.ignored_google_data == 3
     assert sorted(layout.google_heart_rate) == [date(2026, 3, 28), date(2026, 10, 26)]
     assert layout.unrecognised == ["Fitbit/Stress Score/Stress Score.csv"]
@@ -84,7 +85,9 @@ def test_layout_reads_a_zip_like_the_folder(tmp_path):
     ("Fitbit/Oxygen Saturation (SpO2)/Minute SpO2 - 2024-03-04.csv", "spo2_minute"),
     ("Takeout/Fitbit/Physical Activity_GoogleData/heart_rate_2024-03-04.csv", "google_heart_rate"),
     ("Takeout/Fitbit/Health Fitness Data_GoogleData/UserSleeps_2024.csv", "google_data"),
-    ("Takeout/Fitbit/Global Export Data/steps-2024-03-04.json", "unrecognised"),
+    ("Takeout/Fitbit/Global Export Data/steps-2024-03-04.json", "steps"),
+        ("MyFitbitData/Jane/Physical Activity/exercise-100.json", "exercise"),
+        ("Takeout/Fitbit/Global Export Data/calories-2024-03-04.json", "unrecognised"),
     ("Takeout/Fitbit/Global Export Data/heart_rate-2024-13-40.json", "unrecognised"),
 ])
 def test_classify_accepts_every_known_layout(path, expected):
@@ -346,3 +349,26 @@ def test_binary_copy_rows_have_the_expected_layout():
     assert payload.startswith(row1)
     assert payload[len(row1):].count(b"\xff\xff\xff\xff") == 1   # row 2: null confidence
     assert len(payload) == 2 * len(row1) - 2
+
+
+def test_steps_exercise_and_respiratory_files_parse_strings_units_and_reject_bad_records():
+    from tracker.sources.fitbit_export import activity
+
+    steps = activity.parse_steps((GLOBAL / "steps-2026-03-28.json").read_bytes(), "steps-2026-03-28.json")
+    assert [r["steps"] for r in steps.rows] == [10 * i for i in range(10)]
+    assert [(r.locator, r.reason) for r in steps.rejected] == [
+        ("steps-2026-03-28.json[10]", "value=4000 outside [0, 400] steps per minute")]
+    exercise = activity.parse_exercise((GLOBAL / "exercise-0.json").read_bytes(), "exercise-0.json")
+    run, walk = exercise.rows
+    assert (run["exercise_type"], run["distance_m"], run["active_seconds"], run["steps"], run["average_hr_bpm"]) \
+        == ("RUNNING", 5000.0, 1740, 5210, 152.0)
+    assert run["record"]["someNewField"] == {"kept": True}      # unknown fields stay in the raw JSON
+    assert (walk["exercise_type"], walk["distance_m"], walk["active_seconds"], walk["average_hr_bpm"]) \
+        == ("WALKING", 2414.0, 2400, 98.0)
+    assert [(r.locator, r.reason) for r in exercise.rejected] == [("exercise-0.json[2]", "startTime is missing")]
+    assert activity.exercise_type("Dance Party") == "DANCE_PARTY"
+    rr = activity.parse_respiratory_rate_daily(
+        csv("Heart Rate Variability/Daily Respiratory Rate Summary - 2026-03-28.csv"), "rr.csv")
+    assert [(r["date"], r["breaths_per_minute"]) for r in rr.rows] == [(date(2026, 3, 28), 14.6)]
+    assert rr.skipped == {"no respiratory rate that day": 1}
+    assert [r.reason for r in rr.rejected] == ["daily_respiratory_rate=99.0 outside [4, 60]"]

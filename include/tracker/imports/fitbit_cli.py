@@ -98,6 +98,8 @@ def print_summary(console, summary) -> None:
     if summary.hr_unchanged_files:
         console.print(f"heart-rate files unchanged since their last import (skipped): "
                       f"{summary.hr_unchanged_files:,} ({summary.hr_unchanged_rows:,} rows)")
+    if summary.activity_reading:
+        console.print(f"steps and exercise times read as {summary.activity_reading} (like the heart-rate files)")
     if summary.google_crosscheck:
         console.print("GoogleData cross-check of decided files: " +
                       ", ".join(f"{k} {v}" for k, v in sorted(summary.google_crosscheck.items())))

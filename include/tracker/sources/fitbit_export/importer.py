@@ -30,7 +30,7 @@ import numpy as np
 import psycopg
 
 from tracker.config import Person, TrackerConfig, load_config
-from tracker.sources.fitbit_export import parsers, tables
+from tracker.sources.fitbit_export import activity, parsers, tables
 from tracker.sources.fitbit_export.layout import ExportFile, ExportLayout, scan
 from tracker.sources.fitbit_export.tables import SOURCE, HeartRateFileLoad, HeartRateWriter, row_tuple
 from tracker.sources.fitbit_export.timezones import (
@@ -86,6 +86,7 @@ class ImportSummary:
     hr_scan_files: int = 0
     hr_json_files: int = 0
     google_crosscheck: Counter[str] = field(default_factory=Counter)          # agree | conflict | no match
+    activity_reading: str | None = None      # utc | local: how steps/exercise times were read
     seconds: float = 0.0
     timings: Counter[str] = field(default_factory=Counter)   # heart-rate path, seconds: where the time goes
 
@@ -182,6 +183,53 @@ class _Import:
         self.spo2_minute()
         self.daily("sleep_score", tables.SLEEP_SCORES,
                    lambda f: self._csv(f, lambda s, n: parsers.parse_sleep_score(s, n, self.zone)))
+        self.daily("respiratory_rate_daily", tables.RESPIRATORY_RATE_DAILY,
+                   lambda f: self._csv(f, activity.parse_respiratory_rate_daily))
+        self.steps()
+        self.exercise()
+
+    # ---------------------------------------------------------------------------------- activity
+    def activity_reading(self) -> str:
+        """Steps and exercise files are read like the export's heart-rate files: the forced reading, else
+        the one most heart-rate files settled by evidence, else UTC (what the exercise files are said to be)."""
+        if self.hr_timezone != "auto":
+            return self.hr_timezone
+        evidence = Counter({reading: n for (reading, basis), n in self.summary.hr_readings.items()
+                            if basis in {"same", "span", "google_csv"}})
+        reading = max(evidence, key=lambda r: (evidence[r], r == "utc")) if evidence else "utc"  # tie → utc
+        self.summary.activity_reading = reading
+        return reading
+
+    def _instants(self, naive: list[int]) -> np.ndarray:
+        values = np.array(naive, dtype=np.int64)
+        return values if self.activity_reading() == "utc" else local_to_utc_us(values, self.zone)
+
+    def steps(self) -> None:
+        """Per chunk file: one keyed load; a minute repeated in a later chunk is merged (the later wins)."""
+        for f in self.layout.of("steps"):
+            parsed = activity.parse_steps(self.layout.read_bytes(f), f.name)
+            self._count(tables.STEPS_MINUTE, "steps", parsed)
+            base = {**self.base, "source_file": f.name}
+            instants = self._instants([r["naive_us"] for r in parsed.rows])
+            rows = [row_tuple(tables.STEPS_MINUTE, {"observed_at": _UNIX + timedelta(microseconds=int(t)),
+                                                    "steps": r["steps"]}, base)
+                    for t, r in zip(instants.tolist(), parsed.rows, strict=True)]
+            with self.conn.transaction():
+                self.summary.table(tables.STEPS_MINUTE).add(load(self.conn, tables.STEPS_MINUTE, rows,
+                                                                 run_id=self.run_id))
+                self._replace_quarantine("steps", {f.name: parsed.rejected})
+            self.progress("steps", f)
+
+    def exercise(self) -> None:
+        """Workouts of every page; keyed by logId (a workout on two pages is loaded once, the later wins)."""
+        def parse(f: ExportFile) -> parsers.Parsed:
+            parsed = activity.parse_exercise(self.layout.read_bytes(f), f.name)
+            starts = self._instants([r["naive_start_us"] for r in parsed.rows])
+            for t, row in zip(starts.tolist(), parsed.rows, strict=True):
+                row["start_at"] = _UNIX + timedelta(microseconds=int(t))
+                row["end_at"] = row["start_at"] + timedelta(milliseconds=row["duration_ms"])
+            return parsed
+        self.daily("exercise", tables.EXERCISES, parse)
 
     def _csv(self, f: ExportFile, parse: Callable[[Any, str], parsers.Parsed]) -> parsers.Parsed:
         with self.layout.open_text(f) as stream:

@@ -43,6 +43,10 @@ PATTERNS: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
                   re.compile(r"Daily Heart Rate Variability Summary - .+\.csv")),
     "spo2_daily": (frozenset({"Oxygen Saturation (SpO2)"}), re.compile(r"Daily SpO2 - .+\.csv")),
     "spo2_minute": (frozenset({"Oxygen Saturation (SpO2)"}), re.compile(r"Minute SpO2 - .+\.csv")),
+    "steps": (frozenset({"Global Export Data", "Physical Activity"}), re.compile(rf"steps-{_DAY}\.json")),
+    "exercise": (frozenset({"Global Export Data", "Physical Activity"}), re.compile(r"exercise-\d+\.json")),
+    "respiratory_rate_daily": (frozenset({"Heart Rate Variability", "Sleep"}),
+                               re.compile(r"Daily Respiratory Rate Summary - .+\.csv")),
 }
 KINDS = tuple(PATTERNS)
 GOOGLE_HR_FOLDER = "Physical Activity_GoogleData"

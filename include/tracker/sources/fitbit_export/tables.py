@@ -31,12 +31,28 @@ COMMON = {"person_id": "text", "source": "text"}
 
 def _daily(name: str, columns: dict[str, str]) -> RawTable:
     return RawTable("raw", name, {"person_id": "text", "date": "date", "source": "text", **columns,
-                                  "source_file": "text", "record": "jsonb"}, key=("person_id", "date", "source"))
+                                  "source_file": "text", "record": "jsonb"}, key=("person_id", "date", "source"),
+                    window_column="date")
 
 
 RESTING_HEART_RATE = _daily("fitbit__resting_heart_rate", {"bpm": "float4", "error": "float4"})
 HEART_RATE_ZONES = _daily("fitbit__heart_rate_zones_daily", {
-    "below_zone_1_min": "float4", "zone_1_min": "float4", "zone_2_min": "float4", "zone_3_min": "float4"})
+    "below_zone_1_min": "float4", "zone_1_min": "float4", "zone_2_min": "float4", "zone_3_min": "float4",
+    "light_min": "float4", "moderate_min": "float4", "vigorous_min": "float4", "peak_min": "float4"})
+HEART_RATE_ZONE_LIMITS = RawTable("raw", "fitbit__heart_rate_zone_limits", {
+    "person_id": "text", "date": "date", "source": "text", "zone": "text", "min_bpm": "int2", "max_bpm": "int2",
+    "source_file": "text"}, key=("person_id", "date", "source", "zone"), window_column="date")
+RESPIRATORY_RATE_DAILY = _daily("fitbit__respiratory_rate_daily", {"breaths_per_minute": "float4"})
+STEPS_DAILY = _daily("fitbit__steps_daily", {"steps": "int4"})
+STEPS_MINUTE = RawTable("raw", "fitbit__steps_minute", {
+    "person_id": "text", "observed_at": "timestamptz", "source": "text", "steps": "int4", "source_file": "text"},
+    key=("person_id", "source", "observed_at"), window_column="observed_at")
+EXERCISES = RawTable("raw", "fitbit__exercises", {
+    **COMMON, "exercise_id": "text", "exercise_type": "text", "display_name": "text", "start_at": "timestamptz",
+    "end_at": "timestamptz", "utc_offset_s": "int4", "active_seconds": "int4", "distance_m": "float4",
+    "steps": "int4", "calories_kcal": "float4", "average_hr_bpm": "float4", "light_s": "int4", "moderate_s": "int4",
+    "vigorous_s": "int4", "peak_s": "int4", "source_file": "text", "record": "jsonb"},
+    key=("person_id", "source", "exercise_id"), window_column="start_at")
 HRV_DAILY = _daily("fitbit__hrv_daily", {"rmssd_ms": "float4", "nrem_hr_bpm": "float4", "entropy": "float4"})
 SPO2_DAILY = _daily("fitbit__spo2_daily", {"average_pct": "float4", "lower_bound_pct": "float4",
                                            "upper_bound_pct": "float4"})
@@ -63,7 +79,7 @@ HEART_RATE = RawTable("raw", "fitbit__heart_rate", {
     "source_file": "text"}, key=("person_id", "source", "source_file", "observed_at"), window_column="observed_at")
 
 ALL = (HEART_RATE, RESTING_HEART_RATE, HEART_RATE_ZONES, SLEEP_SESSIONS, SLEEP_STAGES, HRV_DAILY, SPO2_DAILY,
-       SPO2_MINUTE, SLEEP_SCORES)
+       SPO2_MINUTE, SLEEP_SCORES, HEART_RATE_ZONE_LIMITS, RESPIRATORY_RATE_DAILY, STEPS_DAILY, STEPS_MINUTE, EXERCISES)
 
 
 def row_tuple(table: RawTable, row: dict, base: dict) -> tuple:
