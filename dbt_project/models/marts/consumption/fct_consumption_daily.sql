@@ -66,6 +66,10 @@ listening_daily as (
             as podcast_minutes,
         round(coalesce(sum(seconds_played) filter (where content_type = 'audiobook'), 0) / 60.0, 1)
             as audiobook_minutes,
+        round(coalesce(sum(seconds_played) filter (where service = 'spotify'), 0) / 60.0, 1)
+            as spotify_minutes,
+        round(coalesce(sum(seconds_played) filter (where service = 'lastfm'), 0) / 60.0, 1)
+            as lastfm_minutes,
         count(*) as plays,
         count(distinct title) as distinct_tracks
     from listening
@@ -80,6 +84,12 @@ watching_daily as (
         local_date,
         round(coalesce(sum(seconds_watched) filter (where service = 'netflix'), 0) / 60.0, 1)
             as netflix_minutes,
+        round(
+            coalesce(sum(seconds_watched) filter (where service in ('youtube', 'youtube_music')), 0) / 60.0, 1
+        ) as youtube_minutes,
+        round(coalesce(sum(seconds_watched) filter (where service = 'trakt'), 0) / 60.0, 1)
+            as trakt_minutes,
+        round(coalesce(sum(seconds_watched), 0) / 60.0, 1) as watched_minutes,
         count(*) filter (where service in ('youtube', 'youtube_music')) as youtube_videos,
         count(distinct title) as distinct_titles_watched,
         -- late night: sessions starting between 23:00 and 04:00 local time, counted whole
@@ -128,9 +138,14 @@ select
     coalesce(l.music_minutes, 0) as music_minutes,
     coalesce(l.podcast_minutes, 0) as podcast_minutes,
     coalesce(l.audiobook_minutes, 0) as audiobook_minutes,
+    coalesce(l.spotify_minutes, 0) as spotify_minutes,
+    coalesce(l.lastfm_minutes, 0) as lastfm_minutes,
     coalesce(l.plays, 0) as plays,
     coalesce(l.distinct_tracks, 0) as distinct_tracks,
     coalesce(w.netflix_minutes, 0) as netflix_minutes,
+    coalesce(w.youtube_minutes, 0) as youtube_minutes,
+    coalesce(w.trakt_minutes, 0) as trakt_minutes,
+    coalesce(w.watched_minutes, 0) as watched_minutes,
     coalesce(w.youtube_videos, 0) as youtube_videos,
     coalesce(w.distinct_titles_watched, 0) as distinct_titles_watched,
     coalesce(b.binge_sessions, 0) as binge_sessions,
