@@ -6,6 +6,8 @@ import psycopg
 from airflow.sdk import BaseHook
 from tracker.http import HttpClient
 from tracker.sources.github import GitHubClient, GitHubHttp
+from tracker.sources.google_health import oauth
+from tracker.sources.google_health.client import GoogleHealthClient
 from tracker.sources.lastfm import LastfmClient, LastfmHttp
 from tracker.sources.open_meteo import OpenMeteoClient
 from tracker.sources.trakt import TraktClient
@@ -115,3 +117,35 @@ class TraktHook(BaseHook):
         urls = {"base_url": c.extra_dejson["base_url"]} if c.extra_dejson.get("base_url") else {}
         return TraktClient(client_id=c.login or "", access_token=c.password or "", **urls,
                            http=HttpClient(conn_id=self.trakt_conn_id), conn_id=self.trakt_conn_id)
+
+
+class GoogleHealthHook(BaseHook):
+    """Google Health API client from the `google_health` connection: login = OAuth client id, password = its
+    secret; extras `base_url` and `token_url` (demo server), `token_dir` (default `<state>/tokens`). A person's
+    `accounts.google_health` names their token file in that folder (`google_health` → google_health.json),
+    written by `tracker auth google-health`; refreshed tokens are written back there under a file lock."""
+
+    conn_name_attr = "google_health_conn_id"
+    default_conn_name = "google_health"
+    conn_type = "http"
+    hook_name = "Google Health API"
+
+    def __init__(self, google_health_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.google_health_conn_id = google_health_conn_id
+
+    def get_client(self, account: str) -> GoogleHealthClient:
+        from pathlib import Path
+
+        from tracker import settings
+
+        c = self.get_connection(self.google_health_conn_id)
+        extra = c.extra_dejson
+        client = oauth.OAuthClient(client_id=c.login or "", client_secret=c.password or None,
+                                   token_url=extra.get("token_url") or oauth.TOKEN_URL)
+        folder = Path(extra.get("token_dir") or settings.state_dir() / "tokens")
+        store = oauth.TokenStore(folder / f"{account}.json")
+        provider = oauth.TokenProvider(store, oauth.TokenEndpoint(client))
+        urls = {"base_url": extra["base_url"]} if extra.get("base_url") else {}
+        return GoogleHealthClient(token_provider=provider, **urls,
+                                  http=HttpClient(conn_id=self.google_health_conn_id))

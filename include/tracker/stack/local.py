@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -79,6 +80,18 @@ def start_s3() -> None:
 def start_demo() -> None:
     p.start("demo", [sys.executable, "-m", "tracker.demo.server", "--port", str(s.port("demo"))])
     p.wait_for(lambda: _http_ok(f"{s.demo_url()}/healthz"), "demo API server", 20, "demo")
+    seed_demo_sign_in()
+
+
+def seed_demo_sign_in() -> None:
+    """What `tracker auth google-health` leaves behind, for the demo's token endpoint: a refresh token and an
+    already expired access token, so the first task refreshes (and persists) like it would for real."""
+    from tracker.sources.google_health.oauth import Tokens, TokenStore, default_token_path
+
+    store = TokenStore(default_token_path())
+    if store.load() is None:
+        store.save(Tokens(access_token="demo-expired", refresh_token="demo-refresh",
+                          expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
 
 
 def _http_ok(url: str) -> bool:
