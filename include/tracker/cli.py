@@ -106,6 +106,8 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
 
     began = time.monotonic()
     up(demo=True)
+    from tracker.demo.exports import import_demo_exports  # Netflix / Spotify / YouTube export files
+    import_demo_exports(days, echo=console.print)
     secrets = s.Secrets.load_or_create()
     api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
