@@ -49,6 +49,13 @@ HOST_ONLY_ENV = {
     "TRACKER_DOCS_URL",  # dbt docs server of the local stack; in Docker the Cosmos plugin serves the docs
     "NO_PROXY",  # the local stack talks to 127.0.0.1 only
 }
+# API source connections: in the local stack they exist in demo mode (pointing at the demo APIs); compose sets
+# them for the real APIs with optional credentials — a person may not use every source. Open-Meteo needs no
+# connection (public API), so compose leaves it out.
+SOURCE_CONNECTIONS = {"AIRFLOW_CONN_GITHUB", "AIRFLOW_CONN_LASTFM", "AIRFLOW_CONN_TRAKT", "AIRFLOW_CONN_GOOGLE_HEALTH"}
+OMITTED_CONNECTIONS = {"AIRFLOW_CONN_OPEN_METEO"}
+# Their secrets may be left empty (`${VAR:-}`, no other default); the DAG then fails naming the connection.
+OPTIONAL_SECRETS = {"GITHUB_TOKEN", "LASTFM_API_KEY", "TRAKT_ACCESS_TOKEN", "GOOGLE_HEALTH_CLIENT_SECRET"}
 # Settings that must be identical in both stacks.
 SAME_VALUE_ENV = [
     "TRACKER_PG_USER",
@@ -258,9 +265,14 @@ def test_every_variable_is_in_env_example(compose, env_example):
 def test_secrets_are_required_and_have_no_defaults(compose, env_example):
     bad = []
     for m in var_refs(compose):
-        if SECRET_NAME.search(m["name"]) and (m["op"] != ":?" or not m["arg"].strip()):
+        if m["name"] in OPTIONAL_SECRETS:
+            if (m["op"], m["arg"]) != (":-", ""):
+                bad.append(m[0])
+        elif SECRET_NAME.search(m["name"]) and (m["op"] != ":?" or not m["arg"].strip()):
             bad.append(m[0])
-    assert not bad, f"secrets must use the ${{VAR:?message}} form (no default, not empty): {bad}"
+    assert not bad, ("secrets must use the ${VAR:?message} form (no default, not empty), optional source "
+                     f"credentials ${{VAR:-}} (empty, nothing else): {bad}")
+    assert OPTIONAL_SECRETS <= {m["name"] for m in var_refs(compose)}, "an optional source secret is unused"
     secrets_in_example = {k: v for k, v in env_example.items() if SECRET_NAME.search(k)}
     assert secrets_in_example, "no secrets found in .env.example?"
     filled = [k for k, v in secrets_in_example.items() if v]
@@ -338,6 +350,12 @@ def test_airflow_settings(services):
 
 def test_connection_ids_match_local_stack(services):
     expected = stack_env_module.connections(dummy_secrets(), demo=False)
+    demo = stack_env_module.connections(dummy_secrets(), demo=True)
+    assert SOURCE_CONNECTIONS | OMITTED_CONNECTIONS == demo.keys() - expected.keys(), (
+        "the local stack's demo connections changed: list the new one in SOURCE_CONNECTIONS (compose sets it) "
+        "or OMITTED_CONNECTIONS"
+    )
+    expected |= {k: demo[k] for k in SOURCE_CONNECTIONS}
     env = airflow_env(services)
     got = {k: v for k, v in env.items() if k.startswith("AIRFLOW_CONN_")}
     assert set(got) == set(expected), (
@@ -363,6 +381,49 @@ def test_connection_ids_match_local_stack(services):
     kafka = json.loads(render(got["AIRFLOW_CONN_TRACKER_KAFKA"]))
     assert kafka["extra"]["bootstrap.servers"] == "kafka:9092"
     assert settings.WAREHOUSE_CONN_ID.upper() in "".join(got), "warehouse connection id drifted"
+
+
+def test_source_connections_default_to_the_public_apis(services):
+    """Each source connection has the hook's fields, its secret from .env, and the clients' own default URLs."""
+    import inspect
+
+    from tracker.sources.github.client import GitHubClient
+    from tracker.sources.google_health import oauth
+    from tracker.sources.google_health.client import GoogleHealthClient
+    from tracker.sources.lastfm.client import LastfmClient
+    from tracker.sources.trakt.client import TraktClient
+
+    def default(cls: type, arg: str) -> str:
+        return inspect.signature(cls).parameters[arg].default
+
+    def marked(value: str) -> str:  # like render(), but an empty default becomes a recognisable dummy
+        return VAR_REF.sub(lambda m: m["arg"] or f"dummy-{m['name'].lower()}", value.replace("$$", "$"))
+
+    env = airflow_env(services)
+    conns = {k: json.loads(marked(env[k])) for k in SOURCE_CONNECTIONS}
+    assert conns["AIRFLOW_CONN_GITHUB"]["password"] == "dummy-github_token"
+    assert conns["AIRFLOW_CONN_GITHUB"]["extra"] == {"rest_url": default(GitHubClient, "rest_url"),
+                                                     "graphql_url": default(GitHubClient, "graphql_url")}
+    assert conns["AIRFLOW_CONN_LASTFM"]["password"] == "dummy-lastfm_api_key"
+    assert conns["AIRFLOW_CONN_LASTFM"]["extra"] == {"base_url": default(LastfmClient, "base_url")}
+    trakt = conns["AIRFLOW_CONN_TRAKT"]
+    assert (trakt["login"], trakt["password"]) == ("dummy-trakt_client_id", "dummy-trakt_access_token")
+    assert trakt["extra"] == {"base_url": default(TraktClient, "base_url")}
+    google = conns["AIRFLOW_CONN_GOOGLE_HEALTH"]
+    assert (google["login"], google["password"]) == ("dummy-google_health_client_id",
+                                                     "dummy-google_health_client_secret")
+    assert google["extra"]["base_url"] == default(GoogleHealthClient, "base_url")
+    assert google["extra"]["token_url"] == oauth.TOKEN_URL
+    # the tokens `tracker auth google-health` writes must survive restarts: on the state volume, where the
+    # hook's default (<state>/tokens) would also look
+    state = env["TRACKER_STATE_DIR"]
+    assert google["extra"]["token_dir"] == f"{state}/tokens"
+    mounts = [str(v) for v in services["airflow-scheduler"].get("volumes") or []]
+    assert f"tracker-state:{state}" in mounts
+    # credentials left empty in .env stay valid JSON with empty strings (the hook then fails with AuthError)
+    for key in SOURCE_CONNECTIONS:
+        blank = json.loads(render(env[key]))
+        assert blank["password"] == "" and blank.get("login", "") == "", key
 
 
 def test_compose_covers_local_stack_env(services, monkeypatch, tmp_path):
