@@ -39,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # in-process runs: keep Airflow quiet and local
     os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
     os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "60"
+    # tests build slices of the project: run a test only when every model it reads was selected too
+    os.environ["DBT_INDIRECT_SELECTION"] = "cautious"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,7 +1,8 @@
-"""Fitbit export → raw → dbt → gold resting heart rate, with people synced from the config."""
+"""Fitbit export + Google Health API → raw → dbt → every gold health table, with people synced from the config."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,98 @@ def test_resting_heart_rate_gold_from_an_export(warehouse):
     assert minutes[0] == minutes[1] > 0
     assert warehouse.execute("select timezone from gold.dim_person where person_id = %s",
                              (config.people[0].id,)).fetchone() == (config.people[0].timezone,)
+
+
+HEALTH_GOLD = ["fct_resting_heart_rate_daily", "fct_heart_rate_zones_daily", "fct_watch_worn_daily",
+               "fct_sleep_daily", "fct_runs", "fct_daily_activity"]
+API_START = datetime(2026, 10, 20, tzinfo=UTC)
+API_END = datetime(2026, 10, 27, tzinfo=UTC)
+
+
+def load_api_week(warehouse, person, tmp_path) -> None:
+    """The demo Google Health API's week around the autumn DST switch, through the real extract."""
+    from tracker import settings
+    from tracker.sources.google_health import oauth
+    from tracker.sources.google_health.client import GoogleHealthClient
+    from tracker.sources.google_health.extract import extract_and_load
+    from tracker.windows import ExtractWindow
+
+    store = oauth.TokenStore(tmp_path / "google_health.json")
+    store.save(oauth.Tokens("expired", "demo-refresh", datetime(2020, 1, 1, tzinfo=UTC)))
+    endpoint = oauth.TokenEndpoint(oauth.OAuthClient("demo-client", "secret",
+                                                     token_url=f"{settings.demo_url()}/google-health/oauth/token"))
+    client = GoogleHealthClient(f"{settings.demo_url()}/google-health", oauth.TokenProvider(store, endpoint))
+    extract_and_load(warehouse, client, person, ExtractWindow(API_START, API_END), "test-api",
+                     repull=timedelta(0))
+
+
+def test_every_health_gold_table_from_api_and_export_with_source_precedence(warehouse, demo_api, tmp_path):
+    from tracker import settings
+    from tracker.config import load_config
+    from tracker.sources.fitbit_export.importer import import_export
+    from tracker.stack.local import dbt
+    from tracker.warehouse.people import sync_people
+
+    config = load_config()
+    person = config.people[0]
+    sync_people(warehouse, config, "test-people")
+    # GIVEN the export (March and October 2026 days) and a week of the API overlapping its 2026-10-25
+    import_export(EXPORT, dsn=settings.warehouse_dsn(), person_id=person.id, config=config)
+    load_api_week(warehouse, person, tmp_path)
+    # WHEN every health model builds and tests (twice: the second run is incremental)
+    for _ in range(2):
+        result = dbt("build", "--select", *[f"+{m}" for m in HEALTH_GOLD], check=False)
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+    def one(sql: str, *args):
+        return warehouse.execute(sql, args).fetchone()
+
+    # THEN every gold health table has rows
+    for model in HEALTH_GOLD:
+        assert one(f"select count(*) from gold.{model}")[0] > 0, model
+    # AND where both sources hold a date, the API's figures win (the export also has 2026-10-25)
+    api_rhr = one("select bpm from raw.fitbit__resting_heart_rate where source = 'google_health_api'"
+                  " and date = '2026-10-25'")[0]
+    assert one("select device_resting_bpm::float8 from gold.fct_resting_heart_rate_daily"
+               " where local_date = '2026-10-25'")[0] == pytest.approx(api_rhr)
+    assert one("select data_source from gold.fct_sleep_daily where wake_date = '2026-10-25'")[0] == "google_health_api"
+    # AND export-only dates still come from the export
+    assert one("select device_resting_bpm::float8 from gold.fct_resting_heart_rate_daily"
+               " where local_date = '2026-03-28'")[0] == pytest.approx(58.41)
+    # AND the DST day has 25 hours, all worn at the API's one sample per minute
+    assert one("select day_minutes, worn_minutes, longest_gap_minutes from gold.fct_watch_worn_daily"
+               " where local_date = '2026-10-25'") == (1500, 1500, 0)
+    # AND computed resting heart rate lands within 3 bpm of the device's on every full API day
+    diffs = [abs(d) for (d,) in warehouse.execute(
+        "select computed_minus_device_bpm from gold.fct_resting_heart_rate_daily"
+        " where local_date between '2026-10-21' and '2026-10-26'").fetchall()]
+    assert diffs and max(diffs) <= 3, diffs
+    # AND computed Karvonen zone minutes land within 2 minutes a day of the device's own zone minutes
+    zone_rows = warehouse.execute(
+        "select local_date, zone_minutes::float8, device_zone_minutes::float8 from gold.fct_heart_rate_zones_daily"
+        " where device_source = 'google_health_api' and local_date between '2026-10-21' and '2026-10-26'").fetchall()
+    assert zone_rows and all(abs(z - d) <= 2 for _, z, d in zone_rows), zone_rows
+    # AND runs: pace is active minutes per km, zone minutes from intraday add up to the run's covered time
+    runs = warehouse.execute(
+        "select distance_km::float8, active_minutes::float8, pace_min_per_km::float8, average_hr_bpm::float8,"
+        " (light_minutes + moderate_minutes + vigorous_minutes + peak_minutes)::float8, elapsed_minutes::float8"
+        " from gold.fct_runs where data_source = 'google_health_api'").fetchall()
+    assert runs
+    for km, active, pace, hr, zone_minutes, elapsed in runs:
+        assert abs(pace - active / km) < 0.01 and 3 <= km <= 15 and 120 <= hr <= 180
+        assert abs(zone_minutes - elapsed) <= 2
+    # AND sleep: durations from instants (the DST night lasts an hour longer than its clock times say)
+    nights = warehouse.execute(
+        "select wake_date, in_bed_minutes::float8, asleep_minutes::float8, efficiency_pct::float8, bedtime_local,"
+        " wake_time_local from gold.fct_sleep_daily where data_source = 'google_health_api'"
+        " and asleep_minutes is not null").fetchall()
+    assert nights
+    for _, in_bed, asleep, efficiency, bed, wake in nights:
+        assert 0 < asleep <= in_bed and 0 < efficiency <= 100
+        clock = (wake - bed).total_seconds() / 60
+        assert abs(in_bed - clock) in (0, 60)
+    # AND daily activity carries the API's steps rollup and nightly vitals
+    steps, hrv, spo2 = one("select steps, hrv_rmssd_ms, spo2_avg_pct from gold.fct_daily_activity"
+                           " where local_date = '2026-10-23'")
+    assert steps == one("select steps from raw.fitbit__steps_daily where date = '2026-10-23'")[0]
+    assert hrv is not None and 90 <= spo2 <= 100

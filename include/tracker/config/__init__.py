@@ -35,6 +35,9 @@ class Person(BaseModel):
     timezone: str
     locations: list[Location] = []
     accounts: dict[str, str] = {}
+    # personal heart-rate zones (Karvonen): the measured max heart rate, else 220 − age from the birth year
+    max_heart_rate: int | None = Field(default=None, ge=100, le=230)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
 
     _zone = field_validator("timezone")(_check_zone)
 

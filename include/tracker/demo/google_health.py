@@ -58,7 +58,6 @@ class Run:
     pause_seconds: int
     distance_m: float
     avg_hr: int
-    zone_seconds: dict[str, int]
     calories: float
     steps: int
 
@@ -106,17 +105,16 @@ class Person:
         if n % 5 not in (0, 2) or self.sick(day):
             return ()
         start = at_local(day, 7 + 0.5 * u("am", n) if u("when", n) < 0.5 else 18 + u("pm", n))
+        awake_from = max((s.end for s in self.sleeps_ending_on(day) if s.end.astimezone(ZONE).hour < 12),
+                         default=start)
+        start = max(start, awake_from + timedelta(minutes=15))  # a morning run starts after waking up
         seconds = 1500 + int(2100 * u("dur", n))
         pause = int(60 * u("pause", n))
         active = seconds - pause
         speed = 2.6 + 0.6 * u("speed", n)
-        shares = (0.05 + 0.05 * u("z1", n), 0.2 + 0.15 * u("z2", n), 0.4 + 0.2 * u("z3", n))
-        zone_seconds = [int(active * s) for s in shares]
-        zone_seconds.append(active - sum(zone_seconds))
         run = Run(id=str(3_000_000_000 + n), start=start, end=start + timedelta(seconds=seconds),
                   pause_seconds=pause, distance_m=round(active * speed, 1),
                   avg_hr=round(142 + 14 * u("avg", n) + (self.resting_hr(day) - 57) / 2),
-                  zone_seconds=dict(zip(ZONES, zone_seconds, strict=True)),
                   calories=round(active / 60 * (10.5 + u("kcal", n)), 1), steps=round(active / 60 * 166))
         return (run,) if run.end <= self.last_instant else ()
 
@@ -161,6 +159,22 @@ class Person:
         base = {7: 320, 8: 520, 12: 380, 13: 260, 17: 430, 18: 480}.get(hour, 90 if 6 <= hour < 23 else 5)
         factor = 0.35 if self.sick(start.astimezone(ZONE).date()) else 1.0
         return int(base * factor * (0.2 + u("steps", int(start.timestamp()))))
+
+    def run_zone_seconds(self, run: Run) -> dict[str, int]:
+        """Seconds per zone during a run, from its own per-minute heart rate and the day's zone limits (the
+        device's figures agree with its samples, as a real watch's would)."""
+        limits = self.hr_zones(run.start.astimezone(ZONE).date())
+        seconds = dict.fromkeys(ZONES, 0)
+        t = run.start
+        while t < run.end:
+            bpm = self.heart_rate(t)
+            span = int(min(_MINUTE, run.end - t).total_seconds())
+            for zone, low, _ in reversed(limits):
+                if bpm >= low:
+                    seconds[zone] += span
+                    break
+            t += _MINUTE
+        return seconds
 
     # ------------------------------------------------------------------------------------------ daily
     def hrv(self, day: date) -> float:

@@ -304,8 +304,9 @@ def _exercise(person: Person, first: date, last: date) -> Rows:
             if r.pause_seconds:
                 pause_at = r.start + (r.end - r.start) / 2
                 events[1:1] = [(pause_at, "PAUSE"), (pause_at + timedelta(seconds=r.pause_seconds), "RESUME")]
-            zones = {f"{z.lower()}Time": f"{s}s" for z, s in r.zone_seconds.items()}
-            azm = (r.zone_seconds["MODERATE"] + 2 * (r.zone_seconds["VIGOROUS"] + r.zone_seconds["PEAK"])) // 60
+            zone_seconds = person.run_zone_seconds(r)
+            zones = {f"{z.lower()}Time": f"{s}s" for z, s in zone_seconds.items()}
+            azm = (zone_seconds["MODERATE"] + 2 * (zone_seconds["VIGOROUS"] + zone_seconds["PEAK"])) // 60
             metrics = {"caloriesKcal": r.calories, "distanceMillimeters": r.distance_m * 1000,
                        "steps": str(r.steps), "averageHeartRateBeatsPerMinute": str(r.avg_hr),
                        "activeZoneMinutes": str(azm), "averagePaceSecondsPerMeter": round(active / r.distance_m, 4),
@@ -327,7 +328,7 @@ def _zone_intervals(person: Person, first: date, last: date) -> Iterator[tuple[s
     for day in _days(first, last):
         for r in person.runs_on(day):
             t = r.start
-            for zone, seconds in r.zone_seconds.items():
+            for zone, seconds in person.run_zone_seconds(r).items():
                 if seconds > 0:
                     yield zone, t, t + timedelta(seconds=seconds)
                     t += timedelta(seconds=seconds)

@@ -2,13 +2,18 @@
     materialized='incremental',
     unique_key=['person_id', 'minute_at'],
     incremental_strategy='delete+insert',
-    indexes=[{'columns': ['person_id', 'minute_at'], 'unique': true}],
+    on_schema_change='sync_all_columns',
+    indexes=[{'columns': ['person_id', 'minute_at'], 'unique': true}, {'columns': ['person_id', 'local_date']}],
 ) }}
 
--- Intraday heart rate reduced to one row per person and UTC minute (mean of the minute's samples), with the
--- local date in the person's zone. Incremental: each run recomputes only minutes at or after the earliest
--- sample loaded since the last run (a re-imported day replaces its minutes), so daily runs stay
--- proportional to new data instead of rescanning ~30 M samples a year.
+-- Intraday heart rate reduced to one row per person and UTC minute, with the local date in the person's zone.
+--   bpm_mean         mean of the minute's samples
+--   covered_seconds  time the minute's samples cover: each sample counts until the next sample of the same
+--                    source, unless that gap is longer than 5 minutes (watch off the wrist): then it counts 0
+-- Source precedence (macro source_rank): a minute with Google Health API samples uses only those, else the
+-- export's. Incremental: each run recomputes the minutes from the minute of the earliest sample loaded since
+-- the last run on (a re-imported day replaces its minutes), so daily runs stay proportional to new data
+-- instead of rescanning ~30 M samples a year.
 with
 
 samples as (
@@ -16,7 +21,7 @@ samples as (
     select * from {{ ref('stg_fitbit__heart_rate') }}
     {% if is_incremental() %}
         where observed_at >= (
-            select coalesce(min(h.observed_at), 'infinity'::timestamptz)
+            select coalesce(date_trunc('minute', min(h.observed_at)), 'infinity'::timestamptz)
             from {{ source('fitbit', 'fitbit__heart_rate') }} as h
             where h._loaded_at > (select coalesce(max(t.loaded_through), '-infinity') from {{ this }} as t)
         )
@@ -34,16 +39,55 @@ loads as (
 
     select max(_loaded_at) as loaded_through from {{ source('fitbit', 'fitbit__heart_rate') }}
 
+),
+
+spans as (
+
+    select
+        person_id,
+        data_source,
+        observed_at,
+        bpm,
+        extract(epoch from lead(observed_at) over (
+            partition by person_id, data_source order by observed_at
+        ) - observed_at) as gap_seconds
+    from samples
+
+),
+
+per_source as (
+
+    select
+        person_id,
+        data_source,
+        date_trunc('minute', observed_at) as minute_at,
+        avg(bpm) as bpm_mean,
+        count(*) as samples,
+        sum(case when gap_seconds <= 300 then gap_seconds else 0 end) as covered_seconds
+    from spans
+    group by 1, 2, 3
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ source_rank('person_id, minute_at') }} as source_rank
+    from per_source
+
 )
 
 select
-    samples.person_id,
-    date_trunc('minute', samples.observed_at) as minute_at,
-    (date_trunc('minute', samples.observed_at) at time zone people.timezone)::date as local_date,
-    round(avg(samples.bpm), 1) as bpm_mean,
-    count(*) as samples,
-    max(loads.loaded_through) as loaded_through
-from samples
-inner join people on samples.person_id = people.person_id
+    ranked.person_id,
+    ranked.minute_at,
+    {{ local_date('ranked.minute_at', 'people.timezone') }} as local_date,
+    ranked.data_source,
+    round(ranked.bpm_mean, 1) as bpm_mean,
+    ranked.samples,
+    round(ranked.covered_seconds::numeric, 1) as covered_seconds,
+    loads.loaded_through
+from ranked
+inner join people on ranked.person_id = people.person_id
 cross join loads
-group by samples.person_id, date_trunc('minute', samples.observed_at), people.timezone
+where ranked.source_rank = 1

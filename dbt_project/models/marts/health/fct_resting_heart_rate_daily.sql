@@ -8,14 +8,26 @@ minutes as (
 
 ),
 
+preferred as (
+
+    select * from {{ ref('int_health__preferred_days') }}
+    where entity = 'resting_heart_rate'
+
+),
+
 device as (
 
     select
-        person_id,
-        local_date,
-        min(resting_bpm) as device_resting_bpm
-    from {{ ref('stg_fitbit__resting_heart_rate') }}
-    group by person_id, local_date
+        resting.person_id,
+        resting.local_date,
+        min(resting.resting_bpm) as device_resting_bpm
+    from {{ ref('stg_fitbit__resting_heart_rate') }} as resting
+    inner join preferred
+        on
+            resting.person_id = preferred.person_id
+            and resting.local_date = preferred.local_date
+            and resting.data_source = preferred.data_source
+    group by resting.person_id, resting.local_date
 
 ),
 
@@ -61,6 +73,7 @@ days as (
 select
     person_id,
     local_date,
+    coalesce(device_resting_bpm, computed_resting_bpm) as resting_bpm,
     device_resting_bpm,
     computed_resting_bpm,
     computed_resting_bpm - device_resting_bpm as computed_minus_device_bpm,

@@ -11,6 +11,8 @@ renamed as (
     select
         person_id,
         timezone,
+        (config ->> 'max_heart_rate')::integer as max_heart_rate,
+        (config ->> 'birth_year')::integer as birth_year,
         config
     from source
 
