@@ -72,10 +72,10 @@ select
     round(per_day.covered_minutes, 1) as covered_minutes,
     round(per_day.worn_minutes / (extract(epoch from per_day.day_end - per_day.day_start) / 60.0), 4)
     as worn_share,
-    greatest(
+    round(greatest(
         per_day.longest_inner_gap_minutes,
         extract(epoch from per_day.day_end - (per_day.last_worn_at + interval '1 minute')) / 60.0
-    ) as longest_gap_minutes,
+    ), 1) as longest_gap_minutes,
     (per_day.first_worn_at at time zone people.timezone)::time as first_worn_local,
     ((per_day.last_worn_at + interval '1 minute') at time zone people.timezone)::time as last_worn_local
 from per_day
