@@ -4,35 +4,55 @@ with
 
 resting as (
 
-    select person_id, local_date, data_source, 'resting_heart_rate' as entity
+    select
+        person_id,
+        local_date,
+        data_source,
+        'resting_heart_rate' as entity
     from {{ ref('stg_fitbit__resting_heart_rate') }}
 
 ),
 
 zones as (
 
-    select person_id, local_date, data_source, 'heart_rate_zones' as entity
+    select
+        person_id,
+        local_date,
+        data_source,
+        'heart_rate_zones' as entity
     from {{ ref('stg_fitbit__heart_rate_zones') }}
 
 ),
 
 steps as (
 
-    select person_id, local_date, data_source, 'steps' as entity
+    select
+        person_id,
+        local_date,
+        data_source,
+        'steps' as entity
     from {{ ref('stg_fitbit__steps_daily') }}
 
 ),
 
 vitals as (
 
-    select person_id, local_date, data_source, 'vitals' as entity
+    select
+        person_id,
+        local_date,
+        data_source,
+        'vitals' as entity
     from {{ ref('stg_fitbit__daily_vitals') }}
 
 ),
 
 sleep as (
 
-    select distinct person_id, wake_date as local_date, data_source, 'sleep' as entity
+    select distinct
+        person_id,
+        wake_date as local_date,
+        data_source,
+        'sleep' as entity
     from {{ ref('stg_fitbit__sleep_sessions') }}
 
 ),
@@ -52,11 +72,16 @@ exercise as (
 candidates as (
 
     select * from resting
-    union all select * from zones
-    union all select * from steps
-    union all select * from vitals
-    union all select * from sleep
-    union all select * from exercise
+    union all
+    select * from zones
+    union all
+    select * from steps
+    union all
+    select * from vitals
+    union all
+    select * from sleep
+    union all
+    select * from exercise
 
 ),
 

@@ -13,7 +13,10 @@ preferred as (
 
 steps as (
 
-    select steps.person_id, steps.local_date, steps.steps
+    select
+        steps.person_id,
+        steps.local_date,
+        steps.steps
     from {{ ref('stg_fitbit__steps_daily') }} as steps
     inner join preferred
         on
@@ -64,13 +67,25 @@ exercises as (
 
 days as (
 
-    select person_id, local_date from steps
+    select
+        person_id,
+        local_date
+    from steps
     union
-    select person_id, local_date from vitals
+    select
+        person_id,
+        local_date
+    from vitals
     union
-    select person_id, local_date from zones
+    select
+        person_id,
+        local_date
+    from zones
     union
-    select person_id, local_date from exercises
+    select
+        person_id,
+        local_date
+    from exercises
 
 )
 

@@ -47,9 +47,15 @@ device as (
 
 days as (
 
-    select person_id, local_date from minutes
+    select
+        person_id,
+        local_date
+    from minutes
     union
-    select person_id, local_date from device
+    select
+        person_id,
+        local_date
+    from device
 
 ),
 
@@ -88,7 +94,7 @@ computed as (
         thresholds.local_date,
         sum(minutes.covered_seconds) / 60.0 as covered_minutes,
         sum(minutes.covered_seconds) filter (where minutes.bpm_mean < thresholds.light_from_bpm) / 60.0
-        as below_zones_minutes,
+            as below_zones_minutes,
         sum(minutes.covered_seconds) filter (
             where minutes.bpm_mean >= thresholds.light_from_bpm and minutes.bpm_mean < thresholds.moderate_from_bpm
         ) / 60.0 as light_minutes,
@@ -99,7 +105,7 @@ computed as (
             where minutes.bpm_mean >= thresholds.vigorous_from_bpm and minutes.bpm_mean < thresholds.peak_from_bpm
         ) / 60.0 as vigorous_minutes,
         sum(minutes.covered_seconds) filter (where minutes.bpm_mean >= thresholds.peak_from_bpm) / 60.0
-        as peak_minutes
+            as peak_minutes
     from thresholds
     inner join minutes
         on thresholds.person_id = minutes.person_id and thresholds.local_date = minutes.local_date
@@ -150,8 +156,10 @@ select
     round(coalesce(moderate_minutes, 0), 1) as moderate_minutes,
     round(coalesce(vigorous_minutes, 0), 1) as vigorous_minutes,
     round(coalesce(peak_minutes, 0), 1) as peak_minutes,
-    round(coalesce(light_minutes, 0) + coalesce(moderate_minutes, 0) + coalesce(vigorous_minutes, 0)
-        + coalesce(peak_minutes, 0), 1) as zone_minutes,
+    round(
+        coalesce(light_minutes, 0) + coalesce(moderate_minutes, 0) + coalesce(vigorous_minutes, 0)
+        + coalesce(peak_minutes, 0), 1
+    ) as zone_minutes,
     device_source,
     device_out_of_range_minutes,
     device_fat_burn_minutes,

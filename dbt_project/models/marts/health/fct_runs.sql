@@ -56,7 +56,7 @@ intraday as (
         kept.exercise_id,
         kept.data_source,
         sum(minutes.bpm_mean * minutes.covered_seconds) / nullif(sum(minutes.covered_seconds), 0)
-        as computed_average_hr_bpm,
+            as computed_average_hr_bpm,
         sum(minutes.covered_seconds) filter (
             where minutes.bpm_mean >= zones.light_from_bpm and minutes.bpm_mean < zones.moderate_from_bpm
         ) / 60.0 as light_minutes,
@@ -67,13 +67,13 @@ intraday as (
             where minutes.bpm_mean >= zones.vigorous_from_bpm and minutes.bpm_mean < zones.peak_from_bpm
         ) / 60.0 as vigorous_minutes,
         sum(minutes.covered_seconds) filter (where minutes.bpm_mean >= zones.peak_from_bpm) / 60.0
-        as peak_minutes
+            as peak_minutes
     from kept
     inner join {{ ref('int_heart_rate__minutely') }} as minutes
         on
             kept.person_id = minutes.person_id
-            and minutes.minute_at >= kept.start_at
-            and minutes.minute_at < kept.end_at
+            and kept.start_at <= minutes.minute_at
+            and kept.end_at > minutes.minute_at
     left join zones on kept.person_id = zones.person_id and kept.local_date = zones.local_date
     group by kept.person_id, kept.exercise_id, kept.data_source
 

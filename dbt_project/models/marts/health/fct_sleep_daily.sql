@@ -37,7 +37,7 @@ main as (
     select distinct on (person_id, wake_date) *
     from sessions
     where is_main_sleep
-    order by person_id, wake_date, in_bed_minutes desc, log_id
+    order by person_id asc, wake_date asc, in_bed_minutes desc, log_id asc
 
 ),
 
@@ -62,31 +62,38 @@ naps as (
 stages as (
 
     select
-        stages.person_id,
-        stages.data_source,
-        stages.log_id,
-        sum(stages.seconds) filter (where stages.stage = 'deep') / 60.0 as deep_minutes,
-        sum(stages.seconds) filter (where stages.stage = 'light') / 60.0 as light_minutes,
-        sum(stages.seconds) filter (where stages.stage = 'rem') / 60.0 as rem_minutes,
-        sum(stages.seconds) filter (where stages.stage in ('wake', 'awake', 'restless')) / 60.0 as wake_minutes,
-        sum(stages.seconds) filter (where stages.stage not in ('wake', 'awake', 'restless')) / 60.0
-        as stage_asleep_minutes
-    from {{ ref('stg_fitbit__sleep_stages') }} as stages
+        segments.person_id,
+        segments.data_source,
+        segments.log_id,
+        sum(segments.seconds) filter (where segments.sleep_stage = 'deep') / 60.0 as deep_minutes,
+        sum(segments.seconds) filter (where segments.sleep_stage = 'light') / 60.0 as light_minutes,
+        sum(segments.seconds) filter (where segments.sleep_stage = 'rem') / 60.0 as rem_minutes,
+        sum(segments.seconds) filter (where segments.sleep_stage in ('wake', 'awake', 'restless')) / 60.0
+            as wake_minutes,
+        sum(segments.seconds) filter (where segments.sleep_stage not in ('wake', 'awake', 'restless')) / 60.0
+            as stage_asleep_minutes
+    from {{ ref('stg_fitbit__sleep_stages') }} as segments
     inner join main
         on
-            stages.person_id = main.person_id
-            and stages.data_source = main.data_source
-            and stages.log_id = main.log_id
-    where stages.segment_kind = 'data'
-    group by stages.person_id, stages.data_source, stages.log_id
+            segments.person_id = main.person_id
+            and segments.data_source = main.data_source
+            and segments.log_id = main.log_id
+    where segments.segment_kind = 'data'
+    group by segments.person_id, segments.data_source, segments.log_id
 
 ),
 
 days as (
 
-    select person_id, wake_date from main
+    select
+        person_id,
+        wake_date
+    from main
     union
-    select person_id, wake_date from naps
+    select
+        person_id,
+        wake_date
+    from naps
 
 ),
 

@@ -71,7 +71,7 @@ select
     per_day.worn_minutes,
     round(per_day.covered_minutes, 1) as covered_minutes,
     round(per_day.worn_minutes / (extract(epoch from per_day.day_end - per_day.day_start) / 60.0), 4)
-    as worn_share,
+        as worn_share,
     round(greatest(
         per_day.longest_inner_gap_minutes,
         extract(epoch from per_day.day_end - (per_day.last_worn_at + interval '1 minute')) / 60.0

@@ -21,11 +21,23 @@ respiratory as (
 
 keys as (
 
-    select person_id, source, date from hrv
+    select
+        person_id,
+        source,
+        date
+    from hrv
     union
-    select person_id, source, date from spo2
+    select
+        person_id,
+        source,
+        date
+    from spo2
     union
-    select person_id, source, date from respiratory
+    select
+        person_id,
+        source,
+        date
+    from respiratory
 
 )
 

@@ -14,7 +14,7 @@ renamed as (
         log_id,
         kind as segment_kind,
         seq,
-        level as stage,
+        level as sleep_stage,
         started_at,
         ended_at,
         seconds
