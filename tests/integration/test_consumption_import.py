@@ -33,7 +33,7 @@ def person(warehouse) -> Person:
     """A person of this test's own (Berlin time), removed from every table afterwards."""
     made = Person(id=f"t_media_{uuid.uuid4().hex[:8]}", timezone="Europe/Berlin", accounts={})
     yield made
-    for table in (*(t.qualified for t in TABLES), "raw.quarantine"):
+    for table in (*(t.qualified for t in TABLES), "raw.quarantine", "raw.tracker__people"):
         warehouse.execute(f"delete from {table} where person_id = %s", (made.id,))
 
 
@@ -209,6 +209,9 @@ def test_cli_imports_and_prints_the_summary(warehouse, person, cli_env, source, 
     assert f"{source} import for {person.id}" in result.output and "quarantined" in result.output
     table = {"netflix": NETFLIX, "spotify": SPOTIFY, "youtube": YOUTUBE}[source].qualified
     assert checksum(warehouse, table, person.id)[0] == imported
+    # AND the configured person (with the time zone the gold models use) is in raw.tracker__people
+    assert warehouse.execute("select timezone from raw.tracker__people where person_id = %s",
+                             (person.id,)).fetchone() == ("Europe/Berlin",)
     if source == "netflix":
         assert "other profile 'Ann'" in result.output
 

@@ -25,7 +25,7 @@ def person(warehouse, tmp_path):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRACKER_CONFIG", str(config))
         yield made
-    for table in (*TABLES, "raw.quarantine"):
+    for table in (*TABLES, "raw.quarantine", "raw.tracker__people"):
         warehouse.execute(f"delete from {table} where person_id = %s", (made.id,))
 
 

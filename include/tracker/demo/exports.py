@@ -323,12 +323,15 @@ def import_demo_exports(days: int = 30, *, today: date | None = None, folder: Pa
     from tracker import settings
     from tracker.config import load_config
     from tracker.imports.consumption import import_netflix, import_spotify, import_youtube
+    from tracker.warehouse.people import sync_people
 
     start, end = window(days, today)
     files = write_exports(folder or settings.state_dir() / "demo" / "exports", start, end)
     summaries = []
+    config = load_config()
     with psycopg.connect(dsn or settings.warehouse_dsn()) as conn:
-        for person in load_config().people:
+        sync_people(conn, config, "demo-exports-people")  # time zones for dim_person, as a source DAG would
+        for person in config.people:
             demo_person = person.model_copy(update={"accounts": {**person.accounts, "netflix_profile": PROFILE}})
             for run, path in ((import_netflix, files.netflix_csv), (import_spotify, files.spotify_dir),
                               (import_youtube, files.youtube_json)):

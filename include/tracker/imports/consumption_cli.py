@@ -48,8 +48,10 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     import psycopg
 
     from tracker import settings
+    from tracker.config import load_config
     from tracker.imports.consumption import FINDERS, IMPORTERS
     from tracker.sources.export_files import FormatError
+    from tracker.warehouse.people import sync_people
     from tracker.warehouse.schema import ensure_warehouse
 
     person = _person(person_id)
@@ -64,6 +66,9 @@ def run(source: str, path: Path, person_id: str | None) -> None:
         _fail(f"cannot reach the warehouse ({exc}): run `tracker up`, or set TRACKER_WAREHOUSE_DSN")
     with conn:
         ensure_warehouse(conn)
+        # the person's time zone must be in raw.tracker__people for dim_person and the gold models' tests, even
+        # when no source DAG has run yet (each DAG's first task syncs it too)
+        sync_people(conn, load_config(), f"import-{source}-people")
         columns = (TextColumn(f"{source}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as progress:
