@@ -13,7 +13,7 @@ from rich.console import Console
 from tracker import settings as s
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-SOURCE_DAGS = ("weather_open_meteo", "github_activity", "lastfm_scrobbles", "trakt_history")
+SOURCE_DAGS = ("weather_open_meteo", "github_activity", "lastfm_scrobbles", "trakt_history", "google_health")
 console = Console()
 
 
@@ -108,6 +108,8 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     up(demo=True)
     from tracker.demo.exports import import_demo_exports  # Netflix / Spotify / YouTube export files
     import_demo_exports(days, echo=console.print)
+    from tracker.demo.fitbit_export import import_demo_export  # the Fitbit export before the API's window
+    import_demo_export(days, echo=console.print)
     secrets = s.Secrets.load_or_create()
     api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
