@@ -2,7 +2,7 @@
 ### dbt: raw → silver → gold
 
 Runs the dbt project through astronomer-cosmos (one task per model, its tests right after it) whenever any
-raw table's Asset is updated. Cosmos renders the graph from the manifest `tracker up` writes with
+raw table's Asset is updated. Cosmos renders the graph from the manifest `tracker up` publishes after
 `dbt parse`; lineage is in the dbt docs site linked from the Airflow menu.
 """
 
@@ -21,7 +21,9 @@ from tracker_airflow.assets import RAW_ASSETS
 from tracker_airflow.common import DEFAULT_ARGS
 
 PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] / "dbt_project"))
-TARGET_DIR = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target"))
+# published by `tracker up` (stack.local.publish_manifest), apart from the target folder dbt runs write into
+MANIFEST = Path(os.environ.get("TRACKER_DBT_MANIFEST")
+                or Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target")) / "manifest.json")
 
 dbt_warehouse = DbtDag(
     dag_id="dbt_warehouse",
@@ -32,7 +34,7 @@ dbt_warehouse = DbtDag(
     default_args=DEFAULT_ARGS | {"retries": 2, "retry_delay": timedelta(minutes=1)},
     tags=["dbt", "silver", "gold"],
     doc_md=__doc__,
-    project_config=ProjectConfig(dbt_project_path=PROJECT_DIR, manifest_path=TARGET_DIR / "manifest.json",
+    project_config=ProjectConfig(dbt_project_path=PROJECT_DIR, manifest_path=MANIFEST,
                                  install_dbt_deps=False),
     profile_config=ProfileConfig(
         profile_name="tracker", target_name="airflow",

@@ -107,8 +107,7 @@ def airflow_db(pg):
 
 @pytest.fixture(scope="session")
 def dbt_manifest(pg):
-    """`dbt parse` so Cosmos can render the dbt DAG from the manifest."""
-    from tracker.stack.local import dbt
+    """`dbt parse` + the published manifest Cosmos renders the dbt DAG from."""
+    from tracker.stack.local import publish_manifest
 
-    dbt("parse")
-    return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
+    return publish_manifest()

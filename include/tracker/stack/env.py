@@ -75,6 +75,8 @@ def stack_env(*, demo: bool = True) -> dict[str, str]:
         "DBT_PROJECT_DIR": str(root / "dbt_project"),
         "DBT_TARGET_PATH": str(state / "dbt" / "target"),
         "DBT_LOG_PATH": str(state / "dbt" / "logs"),
+        # the manifest the dbt DAG is rendered from: a published copy, never the target folder dbt writes into
+        "TRACKER_DBT_MANIFEST": str(state / "dbt" / "manifest" / "manifest.json"),
         "DBT_EXECUTABLE": str(Path(sys.executable).with_name("dbt")),
         # Airflow
         "AIRFLOW_HOME": str(state / "airflow"),

@@ -102,7 +102,12 @@ def _http_ok(url: str) -> bool:
 
 
 def airflow_env(demo: bool) -> dict[str, str]:
-    return stack_env(demo=demo)
+    """The stack env without dbt's target/log folders: Cosmos runs each task's dbt in a temporary copy of the
+    project, so concurrent tasks never rewrite the manifest the DAG processor is reading."""
+    env = stack_env(demo=demo)
+    for var in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        env.pop(var)
+    return env
 
 
 def start_airflow(demo: bool) -> None:
@@ -128,6 +133,19 @@ def dbt(*args: str, demo: bool = True, check: bool = True) -> subprocess.Complet
                           env=env, check=check, capture_output=True, text=True)
 
 
+def publish_manifest(demo: bool = True) -> Path:
+    """`dbt parse`, then publish target/manifest.json atomically where the dbt DAG reads it
+    (TRACKER_DBT_MANIFEST): a parse or docs run later never leaves the DAG a half-written file."""
+    dbt("parse", demo=demo)
+    env = stack_env(demo=demo)
+    target = Path(env["TRACKER_DBT_MANIFEST"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes((Path(env["DBT_TARGET_PATH"]) / "manifest.json").read_bytes())
+    os.replace(tmp, target)
+    return target
+
+
 def start_docs(demo: bool) -> None:
     """Generate the dbt docs site and serve it (the API server links to it)."""
     dbt("docs", "generate", demo=demo)
@@ -144,7 +162,7 @@ def up(demo: bool = True) -> None:
     start_s3()
     if demo:
         start_demo()
-    dbt("parse", demo=demo)  # Cosmos renders the dbt DAG from this manifest
+    publish_manifest(demo)  # Cosmos renders the dbt DAG from this manifest
     start_airflow(demo)
     start_docs(demo)
 

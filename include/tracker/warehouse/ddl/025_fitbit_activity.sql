@@ -85,3 +85,8 @@ create table if not exists raw.fitbit__respiratory_rate_daily (
     _loaded_at timestamptz not null default now(),
     primary key (person_id, date, source)
 );
+
+-- The incremental per-minute model finds what was loaded since its last run by _loaded_at: rows are appended
+-- in load order, so a BRIN index answers that without scanning a year of samples.
+create index if not exists fitbit__heart_rate_loaded_at_brin
+    on raw.fitbit__heart_rate using brin (_loaded_at) with (autosummarize = on);

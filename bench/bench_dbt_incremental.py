@@ -1,0 +1,101 @@
+"""dbt on a year of 1-second heart rate: full refresh vs the incremental run after one new day.
+
+Usage: python bench/bench_dbt_incremental.py [--days 365] [--dsn DSN]   (default: a throwaway PostgreSQL cluster)
+
+Fills raw.fitbit__heart_rate with `days` days of 1 s samples (86 400 a day, ≈31.5 M a year) straight in SQL
+(this measures dbt, not the importer: bench_fitbit_import.py does that), builds the health models with
+`--full-refresh`, appends one more day, and runs them again incrementally. Prints both times and the ratio
+for the incremental model alone (int_heart_rate__minutely) and for it with every health model downstream
+(the gold tables are rebuilt from its per-minute rows, ≈0.5 M a year). Target: incremental ≤ 10 % of full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from tracker.config import Person, TrackerConfig
+from tracker.stack.postgres import throwaway_cluster
+from tracker.warehouse.people import sync_people
+
+ROOT = Path(__file__).resolve().parents[1]
+START = datetime(2025, 1, 1, tzinfo=UTC)
+FILL = """
+insert into raw.fitbit__heart_rate (person_id, observed_at, bpm, confidence, source, source_file, _run_id)
+select 'me', t,
+       (55 + 40 * (0.5 + 0.5 * sin(extract(epoch from t) / 3600.0)) + (extract(epoch from t)::bigint % 7))::int2,
+       3, 'fitbit_export', 'heart_rate-' || to_char(t, 'YYYY-MM-DD') || '.json', 'bench'
+from generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '1 second', interval '1 second') as t
+"""
+
+
+def dbt_env(dsn: str, target: Path) -> dict[str, str]:
+    u = urlsplit(dsn)
+    return os.environ | {"TRACKER_PG_HOST": u.hostname, "TRACKER_PG_PORT": str(u.port),
+                         "TRACKER_PG_USER": u.username, "TRACKER_PG_PASSWORD": u.password,
+                         "TRACKER_PG_DB": u.path.lstrip("/"), "DBT_TARGET_PATH": str(target / "target"),
+                         "DBT_LOG_PATH": str(target / "logs"), "DBT_PROFILES_DIR": str(ROOT / "dbt_project")}
+
+
+def dbt(env: dict[str, str], *args: str) -> float:
+    began = time.perf_counter()
+    result = subprocess.run([str(Path(sys.executable).with_name("dbt")), *args], cwd=ROOT / "dbt_project", env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(result.stdout[-4000:] + result.stderr[-2000:])
+    return time.perf_counter() - began
+
+
+def fill(dsn: str, start: datetime, end: datetime) -> float:
+    began = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        day = start
+        while day < end:  # a day per statement, like one export file or one API day per load
+            conn.execute(FILL, {"start": day, "end": min(day + timedelta(days=1), end)})
+            day += timedelta(days=1)
+        conn.execute("analyze raw.fitbit__heart_rate")
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--dsn", help="an existing warehouse (default: a throwaway cluster)")
+    args = parser.parse_args()
+    with (nullcontext(args.dsn) if args.dsn else throwaway_cluster()) as dsn, \
+            tempfile.TemporaryDirectory(prefix="tracker-bench-dbt-") as tmp:
+        env = dbt_env(dsn, Path(tmp))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            sync_people(conn, TrackerConfig(people=[Person(id="me", timezone="Europe/Berlin", max_heart_rate=186)]),
+                        "bench")
+        end = START + timedelta(days=args.days)
+        seconds = fill(dsn, START, end)
+        print(f"raw heart rate: {args.days * 86400:,} samples ({args.days} days at 1 s) written in {seconds:.0f}s")
+        dbt(env, "parse")
+        health = ["int_heart_rate__minutely+"]
+        results = {}
+        for label, select in (("int_heart_rate__minutely", ["int_heart_rate__minutely"]), ("health chain", health)):
+            full = dbt(env, "run", "--select", *select, "--full-refresh")
+            fill(dsn, end, end + timedelta(days=1))
+            incremental = dbt(env, "run", "--select", *select)
+            with psycopg.connect(dsn, autocommit=True) as conn:  # the appended day again, for the next pair
+                conn.execute("delete from raw.fitbit__heart_rate where observed_at >= %s", (end,))
+            results[label] = (full, incremental)
+            print(f"{label:28s} full refresh {full:7.1f}s   incremental (+1 day) {incremental:6.1f}s   "
+                  f"ratio {incremental / full:.1%}")
+        print("target: incremental ≤ 10 % of a full refresh —",
+              "met" if results["int_heart_rate__minutely"][1] <= 0.10 * results["int_heart_rate__minutely"][0]
+              else "NOT met", "(incremental model)")
+
+
+if __name__ == "__main__":
+    main()
