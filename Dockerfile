@@ -48,3 +48,10 @@ COPY --chown=airflow:0 dags/ ./dags/
 COPY --chown=airflow:0 plugins/ ./plugins/
 COPY --chown=airflow:0 dbt_project/ ./dbt_project/
 RUN mkdir -p /opt/airflow/.state/dbt /opt/airflow/auth /opt/airflow/logs
+
+# 4) The manifest the dbt DAG is rendered from (Cosmos LoadMode.DBT_MANIFEST), built into the image:
+#    `dbt parse` reads the profile but never connects, so placeholder credentials are enough here.
+ENV TRACKER_DBT_MANIFEST=/opt/airflow/dbt_manifest/manifest.json
+RUN TRACKER_PG_HOST=build TRACKER_PG_PASSWORD=build dbt parse --project-dir dbt_project \
+        --profiles-dir dbt_project --target-path /opt/airflow/dbt_manifest --log-path /tmp/dbt-logs \
+    && test -s "$TRACKER_DBT_MANIFEST"

@@ -7,8 +7,12 @@ No Docker engine is needed: the files are parsed and compared with the names the
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -414,12 +418,10 @@ def test_source_connections_default_to_the_public_apis(services):
                                                      "dummy-google_health_client_secret")
     assert google["extra"]["base_url"] == default(GoogleHealthClient, "base_url")
     assert google["extra"]["token_url"] == oauth.TOKEN_URL
-    # the tokens `tracker auth google-health` writes must survive restarts: on the state volume, where the
-    # hook's default (<state>/tokens) would also look
-    state = env["TRACKER_STATE_DIR"]
-    assert google["extra"]["token_dir"] == f"{state}/tokens"
-    mounts = [str(v) for v in services["airflow-scheduler"].get("volumes") or []]
-    assert f"tracker-state:{state}" in mounts
+    # the tokens `tracker auth google-health` writes live in the warehouse (auth.oauth_tokens), which the
+    # CLI reaches in a container through the TRACKER_PG_* variables every Airflow service has
+    assert set(google["extra"]) == {"base_url", "token_url"}
+    assert {"TRACKER_PG_HOST", "TRACKER_PG_PASSWORD"} <= set(env)
     # credentials left empty in .env stay valid JSON with empty strings (the hook then fails with AuthError)
     for key in SOURCE_CONNECTIONS:
         blank = json.loads(render(env[key]))
@@ -611,3 +613,18 @@ def test_dockerignore():
     for pattern in (".venv", ".state", "dbt_project/target", "dbt_project/logs", ".git", ".env"):
         assert pattern in patterns, f".dockerignore should exclude {pattern}"
     assert any("__pycache__" in p for p in patterns), ".dockerignore should exclude __pycache__"
+
+
+def test_dockerfile_builds_the_manifest_the_dbt_dag_reads():
+    """The dbt DAG renders from TRACKER_DBT_MANIFEST: the image must contain it (built by `dbt parse`)."""
+    manifest = dockerfile_env()["TRACKER_DBT_MANIFEST"]
+    parse = next(line for line in dockerfile_lines() if line.startswith("RUN ") and "dbt parse" in line)
+    assert f"--target-path {manifest.rsplit('/', 1)[0]}" in parse and "--project-dir dbt_project" in parse
+    # dbt parse never connects: it works from placeholder credentials at build time (checked for real here)
+    target = Path(tempfile.mkdtemp(prefix="tracker-manifest-"))
+    result = subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse", "--project-dir", "dbt_project",
+                             "--profiles-dir", "dbt_project", "--target-path", str(target), "--log-path",
+                             str(target / "logs")], cwd=ROOT, capture_output=True, text=True,
+                            env=os.environ | {"TRACKER_PG_HOST": "build", "TRACKER_PG_PASSWORD": "build",
+                                              "TRACKER_PG_PORT": "5432"})
+    assert result.returncode == 0 and (target / "manifest.json").stat().st_size > 0, result.stdout[-2000:]

@@ -1,4 +1,4 @@
-"""`tracker auth google-health`: sign in to the Google Health API once; tokens go to the state folder."""
+"""`tracker auth google-health`: sign in to the Google Health API once; tokens go to the warehouse."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def google_health(
     port: Annotated[int, typer.Option(help="Loopback port for the redirect (0: any free port).")] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the sign-in.")] = 300.0,
     scope: Annotated[list[str] | None, typer.Option(help=SCOPE_HELP)] = None,
-    token_file: Annotated[Path | None, typer.Option(help="Default: <state>/tokens/google_health.json.")] = None,
+    account: Annotated[str, typer.Option(help="Token row name: the person's accounts.google_health.")] =
+    "google_health",
+    token_file: Annotated[Path | None, typer.Option(
+        help="Write a 0600 JSON file instead of the warehouse table (for scripts; the DAG reads the table).")] = None,
     auth_url: Annotated[str | None, typer.Option(envvar="GOOGLE_HEALTH_AUTH_URL", hidden=True)] = None,
     token_url: Annotated[str | None, typer.Option(envvar="GOOGLE_HEALTH_TOKEN_URL", hidden=True)] = None,
 ) -> None:
@@ -45,7 +48,17 @@ def google_health(
     client = oauth.OAuthClient(client_id=client_id, client_secret=client_secret or None,
                                token_url=token_url or oauth.TOKEN_URL, auth_url=auth_url or oauth.AUTH_URL,
                                scopes=tuple(scope) if scope else oauth.DEFAULT_SCOPES)
-    store = oauth.TokenStore(token_file)
+    if token_file is not None:
+        store = oauth.TokenStore(token_file)
+        where = f"{store.path} (mode 0600)"
+    else:
+        import psycopg
+
+        from tracker import settings
+        from tracker.sources.google_health.token_table import WarehouseTokenStore
+
+        store = WarehouseTokenStore(lambda: psycopg.connect(settings.loader_dsn()), account)
+        where = f"the warehouse table {store.path} (run `tracker up` first; only the loader role can read it)"
 
     def show(url: str) -> None:
         console.print("Open this URL, sign in and allow access:\n")
@@ -59,7 +72,7 @@ def google_health(
     except SourceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    console.print(f"[green]signed in[/green]; tokens stored in {store.path} (mode 0600)")
+    console.print(f"[green]signed in[/green]; tokens stored in {where}")
     console.print(f"  access token valid until {tokens.expires_at:%Y-%m-%d %H:%M} UTC (refreshed automatically)")
     if tokens.refresh_token_expires_at:
         console.print(f"  refresh token expires {tokens.refresh_token_expires_at:%Y-%m-%d %H:%M} UTC "

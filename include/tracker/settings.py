@@ -91,6 +91,23 @@ def warehouse_dsn(role: str = LOADER_ROLE, password: str | None = None, db: str 
     return f"postgresql://{role}:{password}@{HOST}:{port('postgres')}/{db}"
 
 
+def loader_dsn() -> str:
+    """The loader role's DSN: from TRACKER_PG_* when set (dbt's variables; docker-compose sets them in every
+    Airflow container), else the local stack's."""
+    env = os.environ
+    if env.get("TRACKER_PG_HOST") and env.get("TRACKER_PG_PASSWORD"):
+        return psycopg_conninfo(host=env["TRACKER_PG_HOST"], port=env.get("TRACKER_PG_PORT", "5432"),
+                                user=env.get("TRACKER_PG_USER", LOADER_ROLE), password=env["TRACKER_PG_PASSWORD"],
+                                dbname=env.get("TRACKER_PG_DB", WAREHOUSE_DB))
+    return warehouse_dsn()
+
+
+def psycopg_conninfo(**parts: str) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(**parts)
+
+
 def airflow_url() -> str:
     return f"http://{HOST}:{port('airflow')}"
 

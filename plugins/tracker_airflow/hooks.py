@@ -8,6 +8,7 @@ from tracker.http import HttpClient
 from tracker.sources.github import GitHubClient, GitHubHttp
 from tracker.sources.google_health import oauth
 from tracker.sources.google_health.client import GoogleHealthClient
+from tracker.sources.google_health.token_table import WarehouseTokenStore
 from tracker.sources.lastfm import LastfmClient, LastfmHttp
 from tracker.sources.open_meteo import OpenMeteoClient
 from tracker.sources.trakt import TraktClient
@@ -121,9 +122,9 @@ class TraktHook(BaseHook):
 
 class GoogleHealthHook(BaseHook):
     """Google Health API client from the `google_health` connection: login = OAuth client id, password = its
-    secret; extras `base_url` and `token_url` (demo server), `token_dir` (default `<state>/tokens`). A person's
-    `accounts.google_health` names their token file in that folder (`google_health` → google_health.json),
-    written by `tracker auth google-health`; refreshed tokens are written back there under a file lock."""
+    secret; extras `base_url` and `token_url` (demo server). Tokens live in the warehouse table
+    `auth.oauth_tokens` (written by `tracker auth google-health`), keyed by the person's
+    `accounts.google_health`; refreshed pairs are written back there under a transaction-level lock."""
 
     conn_name_attr = "google_health_conn_id"
     default_conn_name = "google_health"
@@ -135,16 +136,11 @@ class GoogleHealthHook(BaseHook):
         self.google_health_conn_id = google_health_conn_id
 
     def get_client(self, account: str) -> GoogleHealthClient:
-        from pathlib import Path
-
-        from tracker import settings
-
         c = self.get_connection(self.google_health_conn_id)
         extra = c.extra_dejson
         client = oauth.OAuthClient(client_id=c.login or "", client_secret=c.password or None,
                                    token_url=extra.get("token_url") or oauth.TOKEN_URL)
-        folder = Path(extra.get("token_dir") or settings.state_dir() / "tokens")
-        store = oauth.TokenStore(folder / f"{account}.json")
+        store = WarehouseTokenStore(WarehouseHook().connect, account)
         provider = oauth.TokenProvider(store, oauth.TokenEndpoint(client))
         urls = {"base_url": extra["base_url"]} if extra.get("base_url") else {}
         return GoogleHealthClient(token_provider=provider, **urls,

@@ -7,7 +7,6 @@ command to run.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -45,14 +44,17 @@ def run_dag(end: datetime = END):
 
 
 @pytest.fixture()
-def signed_in(pg):
-    """The demo sign-in `tracker up --demo` leaves: a refresh token and an expired access token."""
-    from tracker.sources.google_health.oauth import TokenStore, default_token_path
+def signed_in(warehouse):
+    """The demo sign-in `tracker up --demo` leaves in auth.oauth_tokens: a refresh token and an expired
+    access token."""
+    import psycopg
+    from tracker import settings
+    from tracker.sources.google_health.token_table import WarehouseTokenStore
     from tracker.stack.local import seed_demo_sign_in
 
-    default_token_path().unlink(missing_ok=True)
+    warehouse.execute("delete from auth.oauth_tokens")
     seed_demo_sign_in()
-    return TokenStore(default_token_path())
+    return WarehouseTokenStore(lambda: psycopg.connect(settings.warehouse_dsn()), "google_health")
 
 
 @pytest.fixture()
@@ -116,4 +118,32 @@ def test_revoked_sign_in_fails_at_once_with_the_command_to_run(warehouse, demo_a
     with pytest.raises(ReauthRequired, match="invalid_grant"):
         list(GoogleHealthHook().get_client("google_health").list_raw_data_points("heart-rate", START, END))
     # AND the stored refresh token is untouched (nothing half-written)
-    assert json.loads(signed_in.path.read_text())["refresh_token"] == "revoked"
+    assert signed_in.load().refresh_token == "revoked"
+
+
+def test_concurrent_refreshes_of_one_sign_in_call_google_once(warehouse, demo_api, signed_in):
+    """Two tasks finding the access token expired at the same moment: the table lock lets one refresh; the
+    other then reads the pair it stored instead of spending the refresh token again."""
+    import threading
+
+    from tracker import settings
+    from tracker.sources.google_health import oauth
+
+    endpoint = oauth.TokenEndpoint(oauth.OAuthClient(
+        "demo-client", "secret", token_url=f"{settings.demo_url()}/google-health/oauth/token"))
+    calls = []
+    original = endpoint.refresh
+    endpoint.refresh = lambda tokens: calls.append(1) or original(tokens)
+    barrier, got = threading.Barrier(2), []
+
+    def task():
+        barrier.wait()
+        got.append(oauth.TokenProvider(signed_in, endpoint)())
+
+    threads = [threading.Thread(target=task) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and got[0] == got[1] == signed_in.load().access_token
+    assert signed_in.load().refresh_token == "demo-refresh"

@@ -45,8 +45,7 @@ def connections(secrets: s.Secrets, *, demo: bool) -> dict[str, str]:
         conns["AIRFLOW_CONN_GOOGLE_HEALTH"] = json.dumps({
             "conn_type": "http", "login": "demo-client-id", "password": "demo-client-secret",
             "extra": {"base_url": f"{s.demo_url()}/google-health",
-                      "token_url": f"{s.demo_url()}/google-health/oauth/token",
-                      "token_dir": str(s.state_dir() / "tokens")},
+                      "token_url": f"{s.demo_url()}/google-health/oauth/token"},
         })
         conns["AIRFLOW_CONN_TRAKT"] = json.dumps({
             "conn_type": "http", "login": "demo-client-id", "password": "demo-access-token",

@@ -83,15 +83,17 @@ def start_demo() -> None:
     seed_demo_sign_in()
 
 
-def seed_demo_sign_in() -> None:
+def seed_demo_sign_in(account: str = "google_health") -> None:
     """What `tracker auth google-health` leaves behind, for the demo's token endpoint: a refresh token and an
     already expired access token, so the first task refreshes (and persists) like it would for real."""
-    from tracker.sources.google_health.oauth import Tokens, TokenStore, default_token_path
+    from tracker.sources.google_health.oauth import Tokens
+    from tracker.sources.google_health.token_table import WarehouseTokenStore
 
-    store = TokenStore(default_token_path())
-    if store.load() is None:
-        store.save(Tokens(access_token="demo-expired", refresh_token="demo-refresh",
-                          expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    store = WarehouseTokenStore(lambda: psycopg.connect(s.warehouse_dsn()), account)
+    with store.locked():
+        if store.load() is None:
+            store.save(Tokens(access_token="demo-expired", refresh_token="demo-refresh",
+                              expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
 
 
 def _http_ok(url: str) -> bool:
