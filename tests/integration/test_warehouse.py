@@ -500,6 +500,9 @@ def test_analyst_reads_new_gold_tables_but_not_raw_and_cannot_create(warehouse, 
         # AND raw is off limits
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute("select count(*) from raw.quarantine")
+        # AND so are the stored OAuth sign-ins
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("select count(*) from auth.oauth_tokens")
         # AND the analyst cannot write to or create tables in gold
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute(sql.SQL("insert into {} values (2, 'nope')").format(table))
