@@ -1,7 +1,8 @@
 """
 ### dbt: raw → silver → gold
 
-Runs the dbt project through astronomer-cosmos (one task per model, its tests right after it) whenever any
+Runs the dbt project through astronomer-cosmos (one task per model: `dbt build` of the model with its unit and
+data tests; tests spanning several models run in their own task once all their models are built) whenever any
 raw table's Asset is updated. Cosmos renders the graph from the manifest `tracker up` publishes after
 `dbt parse`; lineage is in the dbt docs site linked from the Airflow menu.
 """
@@ -41,7 +42,7 @@ dbt_warehouse = DbtDag(
         profile_mapping=PostgresUserPasswordProfileMapping(conn_id="tracker_warehouse",
                                                            profile_args={"schema": "silver"})),
     execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                should_detach_multiple_parents_tests=True),
     operator_args={"install_deps": False},
 )

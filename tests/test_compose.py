@@ -52,6 +52,9 @@ SECRET_NAME = re.compile(r"PASSWORD|PASS$|SECRET|TOKEN|_KEY$")
 HOST_ONLY_ENV = {
     "TRACKER_DOCS_URL",  # dbt docs server of the local stack; in Docker the Cosmos plugin serves the docs
     "NO_PROXY",  # the local stack talks to 127.0.0.1 only
+    # the CLI's dbt target/log folders; Airflow's dbt tasks run in Cosmos' temporary project copies (the local
+    # stack's Airflow components do not get them either: stack.local.airflow_env)
+    "DBT_TARGET_PATH", "DBT_LOG_PATH",
 }
 # API source connections: in the local stack they exist in demo mode (pointing at the demo APIs); compose sets
 # them for the real APIs with optional credentials — a person may not use every source. Open-Meteo needs no

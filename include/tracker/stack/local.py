@@ -109,6 +109,9 @@ def airflow_env(demo: bool) -> dict[str, str]:
     env = stack_env(demo=demo)
     for var in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
         env.pop(var)
+    # a model's `dbt build` task runs only the tests of that model; tests spanning several models run in their
+    # own (detached) task after all of them
+    env["DBT_INDIRECT_SELECTION"] = "cautious"
     return env
 
 
