@@ -59,6 +59,22 @@ class LoadResult:
         return self.staged - self.inserted - self.updated
 
 
+@dataclass
+class LoadTotals:
+    """LoadResults of several loads into one table, added up (for summaries)."""
+
+    rows: int = 0          # rows offered to the table
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def add(self, result: LoadResult) -> None:
+        self.rows += result.staged
+        self.inserted += result.inserted
+        self.updated += result.updated
+        self.deleted += result.deleted
+
+
 def _cols(names: Iterable[str]) -> sql.Composed:
     return sql.SQL(", ").join(map(sql.Identifier, names))
 

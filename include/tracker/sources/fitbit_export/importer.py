@@ -42,7 +42,7 @@ from tracker.sources.fitbit_export.timezones import (
     local_to_utc_us,
 )
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, load
+from tracker.warehouse.loader import LoadTotals, RawTable, load
 from tracker.warehouse.quarantine import Rejected
 from tracker.warehouse.schema import ensure_warehouse
 
@@ -53,18 +53,8 @@ _UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 CROSSCHECKS = 3             # decided files also compared with their GoogleData CSV, for the summary
 
 
-@dataclass
-class TableStats:
-    rows: int = 0          # valid rows offered to the table
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0       # heart rate: rows of the same files from an earlier import, replaced
-
-    def add(self, result: LoadResult) -> None:
-        self.rows += result.staged
-        self.inserted += result.inserted
-        self.updated += result.updated
-        self.deleted += result.deleted
+# heart rate counts `deleted` as the rows of the same files from an earlier import, replaced
+TableStats = LoadTotals
 
 
 @dataclass

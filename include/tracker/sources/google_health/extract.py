@@ -34,7 +34,7 @@ from tracker.sources.fitbit_export import tables
 from tracker.sources.google_health.client import GoogleHealthClient
 from tracker.sources.google_health.models import DataPoint, parse_data_point
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, Window, load, replace_window
+from tracker.warehouse.loader import LoadTotals, RawTable, Window, load, replace_window
 from tracker.warehouse.quarantine import Rejected
 from tracker.windows import ExtractWindow, plain_utc
 
@@ -72,18 +72,8 @@ def numeric_log_id(point_id: str) -> int:
 
 
 @dataclass
-class TypeLoad:
-    rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
+class TypeLoad(LoadTotals):
     quarantined: int = 0
-
-    def add(self, result: LoadResult) -> None:
-        self.rows += result.staged
-        self.inserted += result.inserted
-        self.updated += result.updated
-        self.deleted += result.deleted
 
 
 @dataclass
