@@ -245,3 +245,24 @@ def test_cli_imports_with_a_forced_reading_and_switching_back_replaces_rows(ware
     result = runner.invoke(app, ["import", "fitbit-export", str(tmp_path / "missing.zip"), "--person", person],
                            env=env)
     assert result.exit_code != 0
+
+
+def test_a_truncated_file_is_quarantined_whole_and_the_rest_imports(warehouse, people, tmp_path):
+
+    person = people()
+    # GIVEN the export with one heart-rate file cut off half-way (an interrupted download)
+    copy = tmp_path / "Takeout"
+    shutil.copytree(EXPORT, copy)
+    cut = copy / "Fitbit" / "Global Export Data" / "heart_rate-2026-03-29.json"
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    # WHEN it is imported
+    summary = run(copy, person)
+    # THEN that file is one quarantine row with the reason, and every other file loaded as usual
+    rows = warehouse.execute("select locator, reason from raw.quarantine where person_id = %s"
+                             " and entity = 'heart_rate'", (person,)).fetchall()
+    assert ("heart_rate-2026-03-29.json", "invalid JSON") in {(loc, reason[:12]) for loc, reason in rows}
+    loaded = dict(warehouse.execute("select source_file, count(*) from raw.fitbit__heart_rate where person_id = %s"
+                                    " group by 1", (person,)).fetchall())
+    assert "heart_rate-2026-03-29.json" not in loaded and loaded["heart_rate-2026-03-28.json"] == 1440
+    assert summary.tables["raw.fitbit__sleep_sessions"].rows > 0

@@ -286,7 +286,10 @@ def _scan_heart_rate(data: bytes) -> HeartRateSamples | None:
     # in these files 'T' occurs only in "dateTime", 'b' only in "bpm", 'f' only in "confidence"
     t_pos = np.flatnonzero(buf == ord("T")) - 5
     n = t_pos.size
-    if n == 0 or not data.lstrip().startswith(b"["):
+    if n == 0 or not data.lstrip().startswith(b"[") or not data.rstrip().endswith(b"]"):
+        return None  # a truncated file is left to the JSON path, which rejects it as a whole
+    opening = np.count_nonzero(buf == ord("{"))
+    if opening != 2 * n or np.count_nonzero(buf == ord("}")) != opening:
         return None
     b_pos = _key_positions(buf, _BPM_KEY, ord("b"), 1, n)
     c_pos = _key_positions(buf, _CONF_KEY, ord("f"), 4, n)
