@@ -41,7 +41,8 @@ rolling as (
         count(*) over w as minutes_in_window
     from minutes
     window w as (
-        partition by person_id order by minute_at range between interval '29 minutes' preceding and current row
+        partition by person_id, local_date order by minute_at
+        range between interval '29 minutes' preceding and current row
     )
 
 ),
