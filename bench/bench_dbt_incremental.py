@@ -12,6 +12,7 @@ for the incremental model alone (int_heart_rate__minutely) and for it with every
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +33,7 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 FILL = """
 insert into raw.fitbit__heart_rate (person_id, observed_at, bpm, confidence, source, source_file, _run_id)
 select 'me', t,
-       (55 + 40 * (0.5 + 0.5 * sin(extract(epoch from t) / 3600.0)) + (extract(epoch from t)::bigint % 7))::int2,
+       (55 + 40 * (0.5 + 0.5 * sin(extract(epoch from t) / 3600.0)) + (extract(epoch from t)::bigint %% 7))::int2,
        3, 'fitbit_export', 'heart_rate-' || to_char(t, 'YYYY-MM-DD') || '.json', 'bench'
 from generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '1 second', interval '1 second') as t
 """
@@ -53,6 +54,12 @@ def dbt(env: dict[str, str], *args: str) -> float:
     if result.returncode:
         raise SystemExit(result.stdout[-4000:] + result.stderr[-2000:])
     return time.perf_counter() - began
+
+
+def model_seconds(tmp: Path) -> float:
+    """Time dbt spent executing the models of the last run (run_results.json), without its own start-up."""
+    results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
+    return sum(r["execution_time"] for r in results)
 
 
 def fill(dsn: str, start: datetime, end: datetime) -> float:
@@ -81,20 +88,28 @@ def main() -> None:
         seconds = fill(dsn, START, end)
         print(f"raw heart rate: {args.days * 86400:,} samples ({args.days} days at 1 s) written in {seconds:.0f}s")
         dbt(env, "parse")
+        # everything the measured models read (staging views, people, other sources' models), built once
+        dbt(env, "run", "--select", "@int_heart_rate__minutely", "--exclude", "int_heart_rate__minutely+")
         health = ["int_heart_rate__minutely+"]
         results = {}
         for label, select in (("int_heart_rate__minutely", ["int_heart_rate__minutely"]), ("health chain", health)):
             full = dbt(env, "run", "--select", *select, "--full-refresh")
+            full_models = model_seconds(Path(tmp))
             fill(dsn, end, end + timedelta(days=1))
             incremental = dbt(env, "run", "--select", *select)
+            incremental_models = model_seconds(Path(tmp))
             with psycopg.connect(dsn, autocommit=True) as conn:  # the appended day again, for the next pair
                 conn.execute("delete from raw.fitbit__heart_rate where observed_at >= %s", (end,))
-            results[label] = (full, incremental)
-            print(f"{label:28s} full refresh {full:7.1f}s   incremental (+1 day) {incremental:6.1f}s   "
-                  f"ratio {incremental / full:.1%}")
-        print("target: incremental ≤ 10 % of a full refresh —",
-              "met" if results["int_heart_rate__minutely"][1] <= 0.10 * results["int_heart_rate__minutely"][0]
-              else "NOT met", "(incremental model)")
+            results[label] = (full_models, incremental_models)
+            print(f"{label}:")
+            print(f"  dbt run wall time  full refresh {full:7.1f}s  incremental (+1 day) {incremental:6.1f}s  "
+                  f"ratio {incremental / full:6.1%}")
+            print(f"  model execution    full refresh {full_models:7.1f}s  incremental (+1 day) "
+                  f"{incremental_models:6.1f}s  ratio {incremental_models / full_models:6.1%}")
+        print("wall time includes dbt's own start-up and parse (a few seconds, the same for 1 day or 1 year)")
+        ratio = results["int_heart_rate__minutely"][1] / results["int_heart_rate__minutely"][0]
+        verdict = "met" if ratio <= 0.10 else "NOT met"
+        print(f"target: incremental ≤ 10 % of a full refresh (model execution) — {verdict} ({ratio:.1%})")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,25 @@
 -- instead of rescanning ~30 M samples a year.
 with
 
+{% if is_incremental() %}
+    -- samples loaded since the last run (BRIN on _loaded_at: no scan of the whole year)
+    new_loads as (
+
+        select
+            min(h.observed_at) as first_observed_at,
+            max(h._loaded_at) as loaded_through
+        from {{ source('fitbit', 'fitbit__heart_rate') }} as h
+        where h._loaded_at > (select coalesce(max(t.loaded_through), '-infinity') from {{ this }} as t)
+
+    ),
+{% endif %}
+
 samples as (
 
     select * from {{ ref('stg_fitbit__heart_rate') }}
     {% if is_incremental() %}
         where observed_at >= (
-            select coalesce(date_trunc('minute', min(h.observed_at)), 'infinity'::timestamptz)
-            from {{ source('fitbit', 'fitbit__heart_rate') }} as h
-            where h._loaded_at > (select coalesce(max(t.loaded_through), '-infinity') from {{ this }} as t)
+            select coalesce(date_trunc('minute', first_observed_at), 'infinity'::timestamptz) from new_loads
         )
     {% endif %}
 
@@ -37,7 +48,11 @@ people as (
 
 loads as (
 
-    select max(_loaded_at) as loaded_through from {{ source('fitbit', 'fitbit__heart_rate') }}
+    {% if is_incremental() %}
+        select loaded_through from new_loads
+    {% else %}
+        select max(_loaded_at) as loaded_through from {{ source('fitbit', 'fitbit__heart_rate') }}
+    {% endif %}
 
 ),
 
