@@ -12,13 +12,24 @@ TODAY = date(2026, 11, 24)
 FIRST, LAST = date(2026, 10, 20), date(2026, 10, 27)   # the autumn DST switch (25-hour 10-25) inside
 
 
-def test_demo_export_imports_every_kind_with_utc_reading_and_reimports_unchanged(warehouse, tmp_path):
+@pytest.fixture()
+def cleanup(warehouse):
+    """The test's person leaves nothing behind for later tests (gold tables cover every synced person)."""
+    yield "demo_export"
+    from tracker.sources.fitbit_export import tables
+
+    for table in [*(t.qualified for t in tables.ALL), "raw.fitbit__heart_rate_files", "raw.quarantine",
+                  "raw.tracker__people"]:
+        warehouse.execute(f"delete from {table} where person_id = %s", ("demo_export",))  # noqa: S608
+
+
+def test_demo_export_imports_every_kind_with_utc_reading_and_reimports_unchanged(warehouse, tmp_path, cleanup):
     from tracker import settings
     from tracker.config import Person, TrackerConfig
     from tracker.demo.fitbit_export import write_export
     from tracker.sources.fitbit_export.importer import import_export
 
-    person = Person(id="demo_export", timezone="Europe/Berlin")
+    person = Person(id=cleanup, timezone="Europe/Berlin")
     config = TrackerConfig(people=[person])
     # GIVEN the demo person's export for 8 local days
     takeout = write_export(tmp_path, TODAY, FIRST, LAST)

@@ -86,34 +86,37 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
 
     # THEN every gold health table has rows
     for model in HEALTH_GOLD:
-        assert one(f"select count(*) from gold.{model}")[0] > 0, model
+        assert one(f"select count(*) from gold.{model} where person_id = 'me'")[0] > 0, model
     # AND where both sources hold a date, the API's figures win (the export also has 2026-10-25)
-    api_rhr = one("select bpm from raw.fitbit__resting_heart_rate where source = 'google_health_api'"
+    api_rhr = one("select bpm from raw.fitbit__resting_heart_rate"
+                  " where person_id = 'me' and source = 'google_health_api'"
                   " and date = '2026-10-25'")[0]
     assert one("select device_resting_bpm::float8 from gold.fct_resting_heart_rate_daily"
-               " where local_date = '2026-10-25'")[0] == pytest.approx(api_rhr)
-    assert one("select data_source from gold.fct_sleep_daily where wake_date = '2026-10-25'")[0] == "google_health_api"
+               " where person_id = 'me' and local_date = '2026-10-25'")[0] == pytest.approx(api_rhr)
+    assert one("select data_source from gold.fct_sleep_daily"
+               " where person_id = 'me' and wake_date = '2026-10-25'")[0] == "google_health_api"
     # AND export-only dates still come from the export
     assert one("select device_resting_bpm::float8 from gold.fct_resting_heart_rate_daily"
-               " where local_date = '2026-03-28'")[0] == pytest.approx(58.41)
+               " where person_id = 'me' and local_date = '2026-03-28'")[0] == pytest.approx(58.41)
     # AND the DST day has 25 hours, all worn at the API's one sample per minute
     assert one("select day_minutes, worn_minutes, longest_gap_minutes from gold.fct_watch_worn_daily"
-               " where local_date = '2026-10-25'") == (1500, 1500, 0)
+               " where person_id = 'me' and local_date = '2026-10-25'") == (1500, 1500, 0)
     # AND computed resting heart rate lands within 3 bpm of the device's on every full API day
-    diffs = [abs(d) for (d,) in warehouse.execute(
-        "select computed_minus_device_bpm from gold.fct_resting_heart_rate_daily"
-        " where local_date between '2026-10-21' and '2026-10-26'").fetchall()]
-    assert diffs and max(diffs) <= 3, diffs
+    days = warehouse.execute(
+        "select local_date, device_resting_bpm, computed_resting_bpm from gold.fct_resting_heart_rate_daily"
+        " where person_id = 'me' and local_date between '2026-10-21' and '2026-10-26' order by 1").fetchall()
+    assert len(days) == 6 and all(c is not None and abs(c - d) <= 3 for _, d, c in days), days
     # AND computed Karvonen zone minutes land within 2 minutes a day of the device's own zone minutes
     zone_rows = warehouse.execute(
         "select local_date, zone_minutes::float8, device_zone_minutes::float8 from gold.fct_heart_rate_zones_daily"
-        " where device_source = 'google_health_api' and local_date between '2026-10-21' and '2026-10-26'").fetchall()
+        " where person_id = 'me' and device_source = 'google_health_api'"
+        " and local_date between '2026-10-21' and '2026-10-26'").fetchall()
     assert zone_rows and all(abs(z - d) <= 2 for _, z, d in zone_rows), zone_rows
     # AND runs: pace is active minutes per km, zone minutes from intraday add up to the run's covered time
     runs = warehouse.execute(
         "select distance_km::float8, active_minutes::float8, pace_min_per_km::float8, average_hr_bpm::float8,"
         " (light_minutes + moderate_minutes + vigorous_minutes + peak_minutes)::float8, elapsed_minutes::float8"
-        " from gold.fct_runs where data_source = 'google_health_api'").fetchall()
+        " from gold.fct_runs where person_id = 'me' and data_source = 'google_health_api'").fetchall()
     assert runs
     for km, active, pace, hr, zone_minutes, elapsed in runs:
         assert abs(pace - active / km) < 0.01 and 3 <= km <= 15 and 120 <= hr <= 180
@@ -121,7 +124,7 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
     # AND sleep: durations from instants (the DST night lasts an hour longer than its clock times say)
     nights = warehouse.execute(
         "select wake_date, in_bed_minutes::float8, asleep_minutes::float8, efficiency_pct::float8, bedtime_local,"
-        " wake_time_local from gold.fct_sleep_daily where data_source = 'google_health_api'"
+        " wake_time_local from gold.fct_sleep_daily where person_id = 'me' and data_source = 'google_health_api'"
         " and asleep_minutes is not null").fetchall()
     assert nights
     for _, in_bed, asleep, efficiency, bed, wake in nights:
@@ -130,6 +133,6 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
         assert abs(in_bed - clock) in (0, 60)
     # AND daily activity carries the API's steps rollup and nightly vitals
     steps, hrv, spo2 = one("select steps, hrv_rmssd_ms, spo2_avg_pct from gold.fct_daily_activity"
-                           " where local_date = '2026-10-23'")
-    assert steps == one("select steps from raw.fitbit__steps_daily where date = '2026-10-23'")[0]
+                           " where person_id = 'me' and local_date = '2026-10-23'")
+    assert steps == one("select steps from raw.fitbit__steps_daily where person_id = 'me' and date = '2026-10-23'")[0]
     assert hrv is not None and 90 <= spo2 <= 100

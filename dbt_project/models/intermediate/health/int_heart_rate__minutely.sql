@@ -34,7 +34,7 @@ samples as (
     select * from {{ ref('stg_fitbit__heart_rate') }}
     {% if is_incremental() %}
         where observed_at >= (
-            select coalesce(date_trunc('minute', first_observed_at), 'infinity'::timestamptz) from new_loads
+            select coalesce(date_trunc('minute', new_loads.first_observed_at), 'infinity'::timestamptz) from new_loads
         )
     {% endif %}
 
