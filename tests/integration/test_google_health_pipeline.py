@@ -147,3 +147,38 @@ def test_concurrent_refreshes_of_one_sign_in_call_google_once(warehouse, demo_ap
         t.join()
     assert len(calls) == 1 and got[0] == got[1] == signed_in.load().access_token
     assert signed_in.load().refresh_token == "demo-refresh"
+
+
+def test_cli_sign_in_stores_the_tokens_in_the_warehouse_row_the_dag_reads(warehouse, demo_api, monkeypatch):
+    import webbrowser
+    from threading import Thread
+    from urllib.parse import parse_qs, urlsplit
+
+    import airflow  # noqa: F401 - initialising Airflow puts the plugins folder (tracker_airflow) on sys.path
+    import requests
+    import typer
+    from tracker import settings
+    from tracker.auth_cli import auth_app
+    from tracker_airflow.hooks import GoogleHealthHook
+    from typer.testing import CliRunner
+
+    def browser(url: str) -> None:  # what the browser does after consent: follow the redirect to 127.0.0.1
+        params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        redirect = f"{params['redirect_uri']}?code=4/0Ab-demo&state={params['state']}"
+        Thread(target=requests.get, args=(redirect,), kwargs={"timeout": 5}, daemon=True).start()
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    warehouse.execute("delete from auth.oauth_tokens")
+    app = typer.Typer()
+    app.add_typer(auth_app, name="auth")
+    # WHEN the person signs in with the CLI (default store)
+    result = CliRunner().invoke(app, ["auth", "google-health", "--client-id", "demo-client", "--client-secret",
+                                      "demo-secret", "--timeout", "10",
+                                      "--token-url", f"{settings.demo_url()}/google-health/oauth/token"])
+    assert result.exit_code == 0, result.output
+    # THEN the row the DAG's hook reads holds the new sign-in, and the hook's client can use it
+    (tokens,) = warehouse.execute("select tokens from auth.oauth_tokens where provider = 'google_health'"
+                                  " and account = 'google_health'").fetchone()
+    assert tokens["refresh_token"].startswith("demo-refresh-")
+    points = list(GoogleHealthHook().get_client("google_health").list_raw_data_points("heart-rate", START, END))
+    assert len(points) == 24 * 60   # one sample a minute of the UTC day
