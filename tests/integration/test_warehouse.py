@@ -282,6 +282,44 @@ def test_replace_window_deletes_window_then_inserts_leaving_other_rows(warehouse
     assert checksum(warehouse, hourly)[0] == total == 2 + 6 + 6
 
 
+def test_concurrent_overlapping_replace_windows_never_duplicate(warehouse, hourly):
+    """Two runs of a backfill with trailing re-pulls replace overlapping windows at the same moment."""
+    import threading
+    import time
+
+    from tracker import settings
+
+    scope = {"person_id": "ann"}
+    windows = [(DAY, DAY + timedelta(hours=12)), (DAY + timedelta(hours=6), DAY + timedelta(hours=18))]
+    barrier, errors = threading.Barrier(2), []
+
+    def run(start: datetime, end: datetime) -> None:
+        hours = int((end - start).total_seconds() // 3600)
+        rows = [("ann", start + timedelta(hours=h), h, "x") for h in range(hours)]
+
+        def slow_rows():  # the COPY takes a while: time for the other run to delete in between
+            time.sleep(0.5)
+            yield from rows
+
+        try:
+            with psycopg.connect(settings.warehouse_dsn()) as conn:
+                barrier.wait(timeout=10)  # both runs call replace_window at the same moment
+                replace_window(conn, hourly, slow_rows(), run_id="run", window=Window(start, end, scope))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    for _ in range(3):
+        barrier.reset()
+        threads = [threading.Thread(target=run, args=w) for w in windows]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        n, distinct = warehouse.execute(sql.SQL("select count(*), count(distinct observed_at) from {}").format(
+            hourly.ident)).fetchone()
+        assert not errors and n == distinct == 18, (errors, n, distinct)
+
+
 def test_replace_window_requires_a_window_column(warehouse, scratch):
     table = scratch.table("plain", {"id": "int4"}, ("id",))
     with pytest.raises(ValueError, match="no window column"):

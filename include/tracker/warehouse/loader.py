@@ -182,6 +182,10 @@ def replace_window(conn: psycopg.Connection, table: RawTable, rows: Iterable[Seq
         raise ValueError(f"{table.qualified} has no window column")
     result = LoadResult()
     with conn.transaction(), conn.cursor() as cur:
+        # overlapping windows of one scope (a backfill's runs with trailing re-pulls) must not interleave:
+        # both deleting before either inserts would leave the overlap twice
+        lock = "|".join([table.qualified, *(f"{k}={window.scope[k]}" for k in sorted(window.scope))])
+        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
         conditions = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(f"scope_{c}"))
                       for c in window.scope]
         conditions.append(sql.SQL("{w} >= %(start)s and {w} < %(end)s").format(
