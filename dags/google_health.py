@@ -8,8 +8,9 @@ computed after waking, so those days are read again and replaced. Reruns and bac
 the same rows; points failing validation go to `raw.quarantine`.
 
 Connection `google_health`: login = OAuth client id, password = client secret, extras `base_url`,
-`token_url`, `token_dir`. Tokens come from `tracker auth google-health`; a revoked or expired sign-in
-(`invalid_grant`) fails the task at once with the command to run — no retries.
+`token_url`. Tokens live in the warehouse (`auth.oauth_tokens`, written by `tracker auth google-health`,
+refreshed in place under a lock); a revoked or expired sign-in (`invalid_grant`) fails the task at once
+with the command to run — no retries.
 """
 
 from __future__ import annotations
