@@ -46,12 +46,6 @@ class Clock:
 
 
 @pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-import responses
 from tracker.http import AuthError, HttpClient, MalformedResponseError, PermanentSourceError, TransientSourceError
 from tracker.sources.google_health import GoogleHealthClient, RateLimiter, parse_data_point
 from tracker.sources.google_health.client import build_filter
@@ -43,17 +42,6 @@ def utc(*args: int) -> datetime:
 
 def query(call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 def client(sleeps: list[float], token_provider=lambda: "access-1", *, retries: int = 3) -> GoogleHealthClient:

@@ -26,17 +26,6 @@ def q(call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
 
 
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def lastfm(sleeps: list[float], retries: int = 2) -> LastfmClient:
     http = LastfmHttp(conn_id="lastfm", sleep=sleeps.append, jitter=lambda: 0.0, max_retries=retries)
     return LastfmClient(KEY, "rj", http=http)

@@ -46,17 +46,6 @@ def query(call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
 
 
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
 def client(sleeps: list[float], *, retries: int = 3, lag: int = 5, max_wait: float = 60.0) -> OpenMeteoClient:
     http = HttpClient(sleep=sleeps.append, jitter=lambda: 0.0, max_retries=retries, max_wait=max_wait)
     return OpenMeteoClient(http=http, archive_lag_days=lag)

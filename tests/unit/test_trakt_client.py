@@ -40,12 +40,6 @@ def q(call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
 
 
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def http() -> HttpClient:
     return HttpClient(conn_id="trakt", sleep=lambda s: None, jitter=lambda: 0.0, max_retries=1)
 
