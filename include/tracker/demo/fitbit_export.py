@@ -16,10 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tracker.demo.google_health import MAX_HR, ZONE, Person, at_local
+from tracker.sources.google_health.extract import STAGE_LEVELS  # the API's stage names → the export's levels
 
 _MINUTE = timedelta(minutes=1)
-STAGE_LEVELS = {"AWAKE": "wake", "LIGHT": "light", "DEEP": "deep", "REM": "rem", "ASLEEP": "asleep",
-                "RESTLESS": "restless"}
 
 
 def _pretty(value: object, indent: int = 0) -> str:
@@ -116,9 +115,8 @@ def write_export(folder: Path, today: date, first: date, last: date) -> Path:
 
 def _sleep_record(s) -> dict:
     seconds = int((s.end - s.start).total_seconds())
-    levels = [{"dateTime": _local_iso(a), "level": STAGE_LEVELS[kind] if not s.nap else
-               {"ASLEEP": "asleep", "RESTLESS": "restless"}.get(kind, "awake"), "seconds": int((b - a).total_seconds())}
-              for kind, a, b in s.stages]
+    levels = [{"dateTime": _local_iso(a), "level": STAGE_LEVELS.get(kind, "awake"),
+               "seconds": int((b - a).total_seconds())} for kind, a, b in s.stages]
     awake = sum(x["seconds"] for x in levels if x["level"] in ("wake", "awake", "restless")) // 60
     in_bed = seconds // 60
     summary: dict[str, dict[str, int]] = {}

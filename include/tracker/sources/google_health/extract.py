@@ -32,7 +32,7 @@ from tracker.config import Person
 from tracker.http import MalformedResponseError
 from tracker.sources.fitbit_export import tables
 from tracker.sources.google_health.client import GoogleHealthClient
-from tracker.sources.google_health.models import DataPoint, parse_data_point
+from tracker.sources.google_health.models import DataPoint, coerce_wire_values, parse_data_point
 from tracker.warehouse import quarantine
 from tracker.warehouse.loader import LoadTotals, RawTable, Window, load, replace_window
 from tracker.warehouse.quarantine import Rejected
@@ -279,20 +279,11 @@ def _steps(value: dict[str, Any]) -> dict[str, Any]:
     return {"steps": int(value["countSum"])}
 
 
-def _duration_s(text: Any) -> float:
-    """Rollup values arrive coerced (seconds as a number); a raw "123s" string is read too."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        return float(text)
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(text).strip())
-    if not match:
-        raise BadPoint(f"duration {text!r} is not like '123s'")
-    return float(match.group(1))
-
-
 def _zone_minutes(value: dict[str, Any]) -> dict[str, Any]:
     minutes = dict.fromkeys(ZONES, 0.0)
     for z in value.get("timeInHeartRateZones") or []:
-        minutes[z["heartRateZone"]] = minutes.get(z["heartRateZone"], 0.0) + _duration_s(z["duration"]) / 60
+        seconds = float(coerce_wire_values(z["duration"]))   # "123s" → 123.0 (rollup values arrive coerced)
+        minutes[z["heartRateZone"]] = minutes.get(z["heartRateZone"], 0.0) + seconds / 60
     return {f"{k.lower()}_min": round(v, 2) for k, v in minutes.items() if k in ZONES}
 
 
