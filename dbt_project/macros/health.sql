@@ -18,3 +18,14 @@ dense_rank() over (
 {% macro max_heart_rate(people, day) -%}
 coalesce({{ people }}.max_heart_rate, 220 - (extract(year from {{ day }})::integer - {{ people }}.birth_year))
 {%- endmacro %}
+
+{#- Keep only the rows of the source silver uses for that person, entity and local date
+    (int_health__preferred_days), e.g. join_preferred_source('sessions', 'sleep', 'sessions.wake_date'). -#}
+{% macro join_preferred_source(alias, entity, local_date_expr) -%}
+inner join {{ ref('int_health__preferred_days') }} as preferred_{{ entity }}
+    on
+        preferred_{{ entity }}.entity = '{{ entity }}'
+        and {{ alias }}.person_id = preferred_{{ entity }}.person_id
+        and {{ local_date_expr }} = preferred_{{ entity }}.local_date
+        and {{ alias }}.data_source = preferred_{{ entity }}.data_source
+{%- endmacro %}

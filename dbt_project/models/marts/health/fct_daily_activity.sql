@@ -5,12 +5,6 @@
 -- fct_heart_rate_zones_daily), the same rule for export and API days.
 with
 
-preferred as (
-
-    select * from {{ ref('int_health__preferred_days') }}
-
-),
-
 steps as (
 
     select
@@ -18,12 +12,7 @@ steps as (
         steps.local_date,
         steps.steps
     from {{ ref('stg_fitbit__steps_daily') }} as steps
-    inner join preferred
-        on
-            preferred.entity = 'steps'
-            and steps.person_id = preferred.person_id
-            and steps.local_date = preferred.local_date
-            and steps.data_source = preferred.data_source
+    {{ join_preferred_source('steps', 'steps', 'steps.local_date') }}
 
 ),
 
@@ -31,12 +20,7 @@ vitals as (
 
     select vitals.*
     from {{ ref('stg_fitbit__daily_vitals') }} as vitals
-    inner join preferred
-        on
-            preferred.entity = 'vitals'
-            and vitals.person_id = preferred.person_id
-            and vitals.local_date = preferred.local_date
-            and vitals.data_source = preferred.data_source
+    {{ join_preferred_source('vitals', 'vitals', 'vitals.local_date') }}
 
 ),
 
@@ -55,12 +39,7 @@ exercises as (
         sum(exercises.active_seconds) / 60.0 as workout_minutes
     from {{ ref('stg_fitbit__exercises') }} as exercises
     inner join {{ ref('stg_tracker__people') }} as people on exercises.person_id = people.person_id
-    inner join preferred
-        on
-            preferred.entity = 'exercise'
-            and exercises.person_id = preferred.person_id
-            and {{ local_date('exercises.start_at', 'people.timezone') }} = preferred.local_date
-            and exercises.data_source = preferred.data_source
+    {{ join_preferred_source('exercises', 'exercise', local_date('exercises.start_at', 'people.timezone')) }}
     group by 1, 2
 
 ),

@@ -26,22 +26,11 @@ resting as (
 
 ),
 
-preferred as (
-
-    select * from {{ ref('int_health__preferred_days') }}
-    where entity = 'heart_rate_zones'
-
-),
-
 device as (
 
     select zones.*
     from {{ ref('stg_fitbit__heart_rate_zones') }} as zones
-    inner join preferred
-        on
-            zones.person_id = preferred.person_id
-            and zones.local_date = preferred.local_date
-            and zones.data_source = preferred.data_source
+    {{ join_preferred_source('zones', 'heart_rate_zones', 'zones.local_date') }}
 
 ),
 

@@ -8,13 +8,6 @@ minutes as (
 
 ),
 
-preferred as (
-
-    select * from {{ ref('int_health__preferred_days') }}
-    where entity = 'resting_heart_rate'
-
-),
-
 device as (
 
     select
@@ -22,11 +15,7 @@ device as (
         resting.local_date,
         min(resting.resting_bpm) as device_resting_bpm
     from {{ ref('stg_fitbit__resting_heart_rate') }} as resting
-    inner join preferred
-        on
-            resting.person_id = preferred.person_id
-            and resting.local_date = preferred.local_date
-            and resting.data_source = preferred.data_source
+    {{ join_preferred_source('resting', 'resting_heart_rate', 'resting.local_date') }}
     group by resting.person_id, resting.local_date
 
 ),

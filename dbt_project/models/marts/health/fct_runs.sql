@@ -12,13 +12,6 @@ people as (
 
 ),
 
-preferred as (
-
-    select * from {{ ref('int_health__preferred_days') }}
-    where entity = 'exercise'
-
-),
-
 runs as (
 
     select
@@ -35,11 +28,7 @@ kept as (
 
     select runs.*
     from runs
-    inner join preferred
-        on
-            runs.person_id = preferred.person_id
-            and runs.local_date = preferred.local_date
-            and runs.data_source = preferred.data_source
+    {{ join_preferred_source('runs', 'exercise', 'runs.local_date') }}
 
 ),
 

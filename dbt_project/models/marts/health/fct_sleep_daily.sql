@@ -13,22 +13,11 @@ people as (
 
 ),
 
-preferred as (
-
-    select * from {{ ref('int_health__preferred_days') }}
-    where entity = 'sleep'
-
-),
-
 sessions as (
 
     select sessions.*
     from {{ ref('stg_fitbit__sleep_sessions') }} as sessions
-    inner join preferred
-        on
-            sessions.person_id = preferred.person_id
-            and sessions.wake_date = preferred.local_date
-            and sessions.data_source = preferred.data_source
+    {{ join_preferred_source('sessions', 'sleep', 'sessions.wake_date') }}
 
 ),
 
