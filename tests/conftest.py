@@ -111,3 +111,23 @@ def dbt_manifest(pg):
     from tracker.stack.local import publish_manifest
 
     return publish_manifest()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """The fault suite's table (tests/faults): case, expected, what happened, good rows before/after, lost."""
+    rows = getattr(config, "tracker_fault_rows", [])  # filled by tests/faults/conftest.py
+    if not rows:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("case", "expected", "what happened", "rows before", "rows after", "lost", "ok",
+                  title="fault suite", show_lines=False)
+    for r in rows:
+        table.add_row(r.case, r.expected, r.happened, *(("" if v is None else f"{v:,}") for v in
+                                                        (r.before, r.after, r.lost)), "yes" if r.passed else "NO")
+    console = Console(file=terminalreporter._tw, width=200, force_terminal=False)
+    console.print(table)
+    lost = sum(r.lost or 0 for r in rows)
+    failed = sum(not r.passed for r in rows)
+    terminalreporter.write_line(f"fault suite: {len(rows)} hostile cases, {lost} rows lost, {failed} failed")
