@@ -83,6 +83,49 @@ def warehouse(pg):
         yield conn
 
 
+class Scratch:
+    """A throwaway schema owned by the loader role, in which a test creates its raw-style tables."""
+
+    def __init__(self, conn, schema: str) -> None:
+        self.conn, self.schema = conn, schema
+
+    def table(self, name: str, columns: dict[str, str], key: tuple[str, ...],
+              window_column: str | None = None, not_null: tuple[str, ...] = ()):
+        from psycopg import sql
+        from tracker.warehouse.loader import RawTable
+
+        table = RawTable(self.schema, name, dict(columns), key, window_column)
+        defs = [sql.SQL("{} {}{}").format(sql.Identifier(c), sql.SQL(t),
+                                          sql.SQL(" not null" if c in key or c in not_null else ""))
+                for c, t in columns.items()]
+        defs += [sql.SQL("_run_id text not null"), sql.SQL("_loaded_at timestamptz not null default now()"),
+                 sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, key)))]
+        self.conn.execute(sql.SQL("create table {} ({})").format(table.ident, sql.SQL(", ").join(defs)))
+        return table
+
+
+@pytest.fixture()
+def scratch(warehouse):
+    """A schema of the test's own, dropped afterwards."""
+    import uuid
+
+    from psycopg import sql
+
+    schema = f"t_loader_{uuid.uuid4().hex[:8]}"
+    warehouse.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    try:
+        yield Scratch(warehouse, schema)
+    finally:
+        warehouse.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+
+
+@pytest.fixture()
+def hourly(scratch):
+    """A keyed scratch table (person_id, observed_at) with window column observed_at."""
+    return scratch.table("hourly", {"person_id": "text", "observed_at": "timestamptz", "value": "int2",
+                                    "note": "text"}, ("person_id", "observed_at"), window_column="observed_at")
+
+
 @pytest.fixture(scope="session")
 def demo_api():
     """The demo API server on the port the stack env points Airflow's connections at."""

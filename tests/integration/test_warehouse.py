@@ -8,8 +8,7 @@ own in raw.quarantine and delete it afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -56,40 +55,6 @@ def values(conn: psycopg.Connection, table: RawTable) -> list[tuple]:
     return conn.execute(sql.SQL("select {} from {} order by {}").format(
         sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident,
         sql.SQL(", ").join(map(sql.Identifier, table.key)))).fetchall()
-
-
-@dataclass
-class Scratch:
-    """A throwaway schema owned by the loader role, in which a test creates its raw-style tables."""
-
-    conn: psycopg.Connection
-    schema: str
-
-    def table(self, name: str, columns: Mapping[str, str], key: tuple[str, ...],
-              window_column: str | None = None, not_null: tuple[str, ...] = ()) -> RawTable:
-        table = RawTable(self.schema, name, dict(columns), key, window_column)
-        defs = [sql.SQL("{} {}{}").format(sql.Identifier(c), sql.SQL(t),
-                                          sql.SQL(" not null" if c in key or c in not_null else ""))
-                for c, t in columns.items()]
-        defs += [sql.SQL("_run_id text not null"), sql.SQL("_loaded_at timestamptz not null default now()"),
-                 sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, key)))]
-        self.conn.execute(sql.SQL("create table {} ({})").format(table.ident, sql.SQL(", ").join(defs)))
-        return table
-
-
-@pytest.fixture()
-def scratch(warehouse: psycopg.Connection) -> Iterator[Scratch]:
-    schema = f"t_loader_{uuid.uuid4().hex[:8]}"
-    warehouse.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-    try:
-        yield Scratch(warehouse, schema)
-    finally:
-        warehouse.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
-
-
-@pytest.fixture()
-def hourly(scratch: Scratch) -> RawTable:
-    return scratch.table("hourly", HOURLY_COLUMNS, HOURLY_KEY, window_column="observed_at")
 
 
 def day_rows(person: str, hours=range(6), value: int = 10, day: datetime = DAY) -> list[tuple]:
@@ -178,11 +143,16 @@ def test_load_window_end_is_exclusive_and_without_window_nothing_is_deleted(ware
     no_window = load(warehouse, hourly, [], run_id="run-2")
     # THEN nothing is deleted
     assert counts(no_window) == (0, 0, 0)
-    # WHEN an empty batch is loaded for the half-open window [00:00, 03:00)
-    windowed = load(warehouse, hourly, [], run_id="run-3", window=Window(hour(0), hour(3), {"person_id": "ann"}))
-    # THEN hours 0-2 are deleted and hour 3 (the window's end) is kept
+    # WHEN a batch holding only hour 4 is loaded for the half-open window [00:00, 03:00) of the same day
+    windowed = load(warehouse, hourly, [("ann", hour(4), 14, "ann-4")], run_id="run-3",
+                    window=Window(hour(0), hour(3), {"person_id": "ann"}))
+    # THEN the window's day was answered: hours 0-2 are deleted and hour 3 (the window's end) is kept
     assert counts(windowed) == (0, 0, 3)
     assert sorted(k[1] for k in metadata(warehouse, hourly)) == [hour(3), hour(4), hour(5)]
+    # WHEN an empty batch is loaded for [03:00, 06:00): an answer without a single row for a day
+    empty = load(warehouse, hourly, [], run_id="run-4", window=Window(hour(3), hour(6), {"person_id": "ann"}))
+    # THEN it is not taken as "the day is gone": nothing is deleted, the 3 rows are reported kept
+    assert (counts(empty), empty.kept) == ((0, 0, 0), 3)
 
 
 def test_load_window_on_table_without_window_column_raises_and_rolls_back(warehouse, scratch):

@@ -5,18 +5,28 @@
 window that the source no longer returns are deleted, so a whole-table checksum is identical after a rerun.
 
 `replace_window` (delete the window, COPY straight in): the fast path for large append-only sample tables.
+
+**An empty answer is not an instruction to delete.** Both paths delete only inside the *answered days* of
+their window: the UTC days (or dates, for a date column) of the window column for which the new rows hold
+at least one row. A day the answer says nothing about keeps what the warehouse holds (counted as `kept`),
+so an empty, truncated or renamed-field answer, or a backfill against an API that has lost its history, can
+never empty data we hold. The price: a source that deletes a whole day of records is not mirrored (a
+deletion inside a day that still has rows is).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+_STAGES = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class LoadResult:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    kept: int = 0      # rows in days of the window the answer had nothing for: kept, not deleted
+    outside: int = 0   # offered rows outside the window (replace_window): not loaded, another window's
 
     @property
     def unchanged(self) -> int:
@@ -67,12 +79,16 @@ class LoadTotals:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    kept: int = 0
+    outside: int = 0
 
     def add(self, result: LoadResult) -> None:
         self.rows += result.staged
         self.inserted += result.inserted
         self.updated += result.updated
         self.deleted += result.deleted
+        self.kept += result.kept
+        self.outside += result.outside
 
 
 def _cols(names: Iterable[str]) -> sql.Composed:
@@ -106,7 +122,9 @@ def load(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence[Any]
     advisory lock, so the anti-join insert cannot race another load.
     """
     result = LoadResult()
-    stage = sql.Identifier(f"_stage_{table.name}")
+    # a caller's outer transaction may run several loads into one table (one per person): `on commit drop`
+    # would only fire at its end, so each stage gets its own name and is dropped when its merge is done
+    stage = sql.Identifier(f"_stage_{table.name}_{next(_STAGES)}")
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
         cur.execute(sql.SQL("create temp table {} ({}) on commit drop").format(
@@ -122,7 +140,8 @@ def load(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence[Any]
         result.updated = _update_changed(cur, table, stage, run_id)
         result.inserted = _insert_new(cur, table, stage, run_id)
         if window is not None:
-            result.deleted = _delete_missing(cur, table, stage, window)
+            result.deleted, result.kept = _delete_missing(cur, table, stage, window)
+        cur.execute(sql.SQL("drop table {}").format(stage))
     return result
 
 
@@ -173,45 +192,81 @@ def _insert_new(cur: psycopg.Cursor, table: RawTable, stage: sql.Identifier, run
 
 def replace_window(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence[Any]], *, run_id: str,
                    window: Window) -> LoadResult:
-    """Delete the window, then COPY straight into the table, in one transaction.
+    """Delete the window's answered days, then COPY the rows inside the window straight in, in one transaction.
 
     The fast path for large append-only tables (intraday samples): no staging, no per-row conflict
-    check. Reruns give the same data (every load metadata column is rewritten).
+    check. The whole answer is read before anything is deleted (an API's paging and retries never run
+    while the table's rows are locked). Rows outside the window are not loaded (the table has no key: a
+    sample at the window's end would be re-inserted by every rerun); days without a row keep theirs.
+    Reruns give the same data (every load metadata column is rewritten).
     """
     if table.window_column is None:
         raise ValueError(f"{table.qualified} has no window column")
     result = LoadResult()
+    at = list(table.columns).index(table.window_column)
+    inside = []
+    for row in rows:
+        if window.start <= row[at] < window.end:
+            inside.append(row)
+        else:
+            result.outside += 1
+    days = sorted({_day_of(row[at]) for row in inside})
     with conn.transaction(), conn.cursor() as cur:
         # overlapping windows of one scope (a backfill's runs with trailing re-pulls) must not interleave:
         # both deleting before either inserts would leave the overlap twice
         lock = "|".join([table.qualified, *(f"{k}={window.scope[k]}" for k in sorted(window.scope))])
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
-        conditions = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(f"scope_{c}"))
-                      for c in window.scope]
-        conditions.append(sql.SQL("{w} >= %(start)s and {w} < %(end)s").format(
-            w=sql.Identifier(table.window_column)))
-        params = {"start": window.start, "end": window.end} | {f"scope_{k}": v for k, v in window.scope.items()}
-        cur.execute(sql.SQL("delete from {} where ").format(table.ident) + sql.SQL(" and ").join(conditions),
-                    params)
+        where, params = _window_condition(table, window, "")
+        answered = sql.SQL("{} = any(%(days)s)").format(_day_sql(table, ""))
+        cur.execute(sql.SQL("delete from {} where {} and {}").format(table.ident, where, answered),
+                    params | {"days": days})
         result.deleted = cur.rowcount
+        cur.execute(sql.SQL("select count(*) from {} where {} and not {}").format(table.ident, where, answered),
+                    params | {"days": days})
+        result.kept = cur.fetchone()[0]
         columns = {**table.columns, "_run_id": "text"}
         result.staged = result.inserted = copy_rows(cur, table.ident, columns,
-                                                    (tuple(r) + (run_id,) for r in rows))
+                                                    (tuple(r) + (run_id,) for r in inside))
     return result
 
 
-def _delete_missing(cur: psycopg.Cursor, table: RawTable, stage: sql.Identifier, window: Window) -> int:
+def _day_of(value: datetime | date) -> date:
+    """The bucket a window-column value deletes in: its UTC date (a date column's value is its own)."""
+    return value.astimezone(UTC).date() if isinstance(value, datetime) else value
+
+
+def _day_sql(table: RawTable, alias: str) -> sql.Composable:
+    column = sql.SQL(f"{alias}.{{}}" if alias else "{}").format(sql.Identifier(table.window_column))
+    if table.columns.get(table.window_column) == "timestamptz":
+        return sql.SQL("({} at time zone 'UTC')::date").format(column)
+    return column
+
+
+def _window_condition(table: RawTable, window: Window, alias: str) -> tuple[sql.Composable, dict[str, Any]]:
+    """`scope columns = values and start <= window column < end`, for table rows under alias."""
+    prefix = f"{alias}." if alias else ""
+    conditions = [sql.SQL(prefix + "{} = {}").format(sql.Identifier(c), sql.Placeholder(f"scope_{c}"))
+                  for c in window.scope]
+    conditions.append(sql.SQL(prefix + "{w} >= %(start)s and " + prefix + "{w} < %(end)s").format(
+        w=sql.Identifier(table.window_column)))
+    params = {"start": window.start, "end": window.end} | {f"scope_{k}": v for k, v in window.scope.items()}
+    return sql.SQL(" and ").join(conditions), params
+
+
+def _delete_missing(cur: psycopg.Cursor, table: RawTable, stage: sql.Identifier,
+                    window: Window) -> tuple[int, int]:
+    """Delete the window's rows the stage no longer holds, in answered days only; return (deleted, kept)."""
     if table.window_column is None:
         raise ValueError(f"{table.qualified} has no window column")
-    conditions = [sql.SQL("t.{} = {}").format(sql.Identifier(c), sql.Placeholder(f"scope_{c}"))
-                  for c in window.scope]
-    conditions += [
-        sql.SQL("t.{w} >= %(start)s and t.{w} < %(end)s").format(w=sql.Identifier(table.window_column)),
-        sql.SQL("not exists (select 1 from {stage} s where {match})").format(
-            stage=stage, match=sql.SQL(" and ").join(
-                sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in table.key)),
-    ]
-    params = {"start": window.start, "end": window.end} | {f"scope_{k}": v for k, v in window.scope.items()}
-    cur.execute(sql.SQL("delete from {} t where ").format(table.ident) + sql.SQL(" and ").join(conditions),
+    where, params = _window_condition(table, window, "t")
+    missing = sql.SQL("not exists (select 1 from {stage} s where {match})").format(
+        stage=stage, match=_key_match("s", "t", table.key))
+    answered = sql.SQL("exists (select 1 from {stage} s where {same_day}{scope})").format(
+        stage=stage, same_day=sql.SQL("{} = {}").format(_day_sql(table, "s"), _day_sql(table, "t")),
+        scope=sql.SQL("").join(sql.SQL(" and s.{0} = t.{0}").format(sql.Identifier(c)) for c in window.scope))
+    cur.execute(sql.SQL("delete from {} t where {} and {} and {}").format(table.ident, where, missing, answered),
                 params)
-    return cur.rowcount
+    deleted = cur.rowcount
+    cur.execute(sql.SQL("select count(*) from {} t where {} and {} and not {}").format(
+        table.ident, where, missing, answered), params)
+    return deleted, cur.fetchone()[0]
