@@ -60,9 +60,9 @@ def test_netflix_import_quarantines_bad_rows_and_reimports_identically(warehouse
     assert summary.skipped == Counter({"other profile 'Kids'": 2})
     assert summary.quarantined == Counter({"bad start time": 1, "bad duration": 1, "wrong column count": 1})
     assert sorted(quarantined(warehouse, person.id, "netflix")) == [
-        (f"{NETFLIX_CSV}:10", "bad duration: 'ten minutes'"),
-        (f"{NETFLIX_CSV}:11", "wrong column count: expected 10 columns, got 4"),
-        (f"{NETFLIX_CSV}:9", "bad start time: '2024-02-30 25:00:00'")]
+        (f"{NETFLIX_CSV.name}:10", "bad duration: 'ten minutes'"),
+        (f"{NETFLIX_CSV.name}:11", "wrong column count: expected 10 columns, got 4"),
+        (f"{NETFLIX_CSV.name}:9", "bad start time: '2024-02-30 25:00:00'")]
     # AND the rows are typed, UTC, with titles intact and the original row kept
     rows = {r[0]: r[1:] for r in warehouse.execute(
         "select title, started_at, duration_seconds, show_title, season_number, is_supplemental, "
@@ -71,7 +71,7 @@ def test_netflix_import_quarantines_bad_rows_and_reimports_identically(warehouse
     haus = rows["Haus des Geldes: Teil 1: Folge 1"]
     assert haus[0].isoformat() == "2024-03-02T21:14:05+00:00"
     assert haus[1:] == (2530, "Haus des Geldes", 1, False, "Haus des Geldes: Teil 1: Folge 1", "Europe/Berlin",
-                        str(NETFLIX_CSV))
+                        NETFLIX_CSV.name)
     assert rows["千と千尋の神隠し"][5] == "千と千尋の神隠し"
     assert rows["Haus des Geldes: Teil 1 (Trailer)"][4] is True
     before = snapshot(warehouse, person.id)
@@ -100,9 +100,9 @@ def test_spotify_folder_import_reimport_and_overlapping_export(warehouse, person
     assert summary.quarantined == Counter({"bad ts": 1, "bad ms_played": 1, "malformed JSON": 1})
     audio = SPOTIFY_DIR / "Streaming_History_Audio_2023-2024_0.json"
     assert sorted(quarantined(warehouse, person.id, "spotify")) == [
-        (f"{audio}:102#4", "bad ts: '2024-01-05T25:61:00Z'"),
-        (f"{audio}:127#5", "bad ms_played: 'twelve'"),
-        (f"{audio}:152#6", "malformed JSON: Invalid control character at (column 25)")]
+        (f"{audio.name}:102#4", "bad ts: '2024-01-05T25:61:00Z'"),
+        (f"{audio.name}:127#5", "bad ms_played: 'twelve'"),
+        (f"{audio.name}:152#6", "malformed JSON: Invalid control character at (column 25)")]
     assert summary.notes == ["1 Streaming_History_Video_*.json file(s) left out (video plays)"]
     kinds = dict(warehouse.execute("select content_type, count(*) from raw.spotify__streams where person_id = %s "
                                    "group by 1", (person.id,)).fetchall())
@@ -126,7 +126,7 @@ def test_spotify_folder_import_reimport_and_overlapping_export(warehouse, person
                              "where person_id = %s", (person.id,)).fetchone() == (8, 8)
     assert warehouse.execute("select ms_played, source_file from raw.spotify__streams where person_id = %s "
                              "and ended_at = '2024-02-01T07:04:00Z'", (person.id,)).fetchone() == (
-        201_000, str(SPOTIFY_OVERLAP))
+        201_000, SPOTIFY_OVERLAP.name)
 
 
 def test_spotify_key_repeated_across_files_reimports_identically(warehouse, person, tmp_path):
@@ -161,7 +161,7 @@ def test_quarantine_follows_the_file_when_it_is_fixed(warehouse, person, tmp_pat
     path = tmp_path / "watch-history.json"
     shutil.copy(YOUTUBE_JSON, path)
     import_youtube(warehouse, path, person)
-    assert quarantined(warehouse, person.id, "youtube") == [(f"{path}:50#5", "bad time: 'yesterday'")]
+    assert quarantined(warehouse, person.id, "youtube") == [(f"{path.name}:50#5", "bad time: 'yesterday'")]
     # WHEN the entry is fixed and the file re-imported
     path.write_text(path.read_text().replace('"yesterday"', '"2024-02-28T09:00:00Z"'))
     summary = import_youtube(warehouse, path, person)

@@ -45,7 +45,7 @@ def test_netflix_parses_sessions_and_rejects_bad_rows_with_their_line():
     assert rejected[0].detail == "'2024-02-30 25:00:00'" and rejected[0].record_at is None
     assert rejected[1].record_at == utc(2024, 2, 26, 20) and "ten minutes" in rejected[1].raw_text
     assert rejected[2].detail == "expected 10 columns, got 4"
-    assert rejected[2].locator == f"{NETFLIX}:11"
+    assert rejected[2].locator == f"{NETFLIX.name}:11"
 
 
 def test_netflix_start_time_is_utc_and_durations_are_seconds():
@@ -177,7 +177,7 @@ def test_spotify_bad_elements_are_rejected_and_the_rest_is_read():
     assert rejected[1].record_at == utc(2024, 1, 5, 10) and rejected[1].detail == "'twelve'"
     truncated = rejected[2].raw_text
     assert truncated.startswith('{\n    "ts": "2024-01-05T10:30:00Z"') and "11:00" not in truncated
-    assert rejected[0].locator == f"{SPOTIFY_A}:102#4"
+    assert rejected[0].locator == f"{SPOTIFY_A.name}:102#4"
 
 
 def test_spotify_old_endsong_format():
@@ -253,7 +253,7 @@ def test_youtube_watches_and_rejects():
     watches, rejected = split(list(youtube.parse(YOUTUBE)))
     assert [(w.index, w.line) for w in watches] == [(0, 1), (1, 12), (2, 23), (3, 37), (4, 43), (6, 61)]
     assert [(r.index, r.line, r.reason, r.detail) for r in rejected] == [(5, 50, "bad time", "'yesterday'")]
-    assert rejected[0].locator == f"{YOUTUBE}:50#5"
+    assert rejected[0].locator == f"{YOUTUBE.name}:50#5"
 
 
 def test_youtube_fields():

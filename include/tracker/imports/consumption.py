@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from tracker.config import Person
 from tracker.imports.runner import ImportSummary, run_import
 from tracker.sources import netflix, spotify, youtube
-from tracker.sources.export_files import OnBytes
+from tracker.sources.export_files import OnBytes, walk
 from tracker.warehouse.loader import RawTable
 
 NETFLIX = RawTable(
@@ -79,6 +79,14 @@ def _files(find: Callable[[Path], list[Path]], path: Path | str) -> list[Path]:
     return find(Path(path).resolve())
 
 
+def _note_links(summary: ImportSummary, path: Path | str) -> ImportSummary:
+    """Symbolic links in an export folder are never followed: list them in the summary."""
+    if Path(path).is_dir() and (links := walk(Path(path), lambda name: False).links):
+        shown = ", ".join(str(p.relative_to(path)) for p in links[:10]) + (" …" if len(links) > 10 else "")
+        summary.notes.append(f"{len(links)} symlink(s) skipped (not followed): {shown}")
+    return summary
+
+
 def import_netflix(conn: psycopg.Connection, path: Path | str, person: Person, *,
                    on_bytes: OnBytes | None = None, run_id: str | None = None) -> ImportSummary:
     """ViewingActivity.csv (or an export folder holding one) → raw.netflix__viewing_activity.
@@ -102,6 +110,7 @@ def import_netflix(conn: psycopg.Connection, path: Path | str, person: Person, *
     summary = run_import(conn, table=NETFLIX, source="netflix", entity="viewing_activity", person_id=person.id,
                          files=_files(netflix.find_files, path), parse=lambda f: netflix.parse(f, on_bytes),
                          to_row=to_row, skip=skip, run_id=run_id)
+    _note_links(summary, path)
     if profile is None:
         summary.notes.append(f"no netflix_profile configured for {person.id!r}: imported every profile "
                              f"({', '.join(sorted(seen)) or 'none found'})")
@@ -122,9 +131,13 @@ def import_spotify(conn: psycopg.Connection, path: Path | str, person: Person, *
     summary = run_import(conn, table=SPOTIFY, source="spotify", entity="streams", person_id=person.id,
                          files=_files(spotify.find_files, path), parse=lambda f: spotify.parse(f, on_bytes),
                          to_row=to_row, run_id=run_id)
-    if Path(path).is_dir() and (video := list(Path(path).rglob("Streaming_History_Video_*.json"))):
+    if Path(path).is_dir() and (video := walk(Path(path), _is_video).files):
         summary.notes.append(f"{len(video)} Streaming_History_Video_*.json file(s) left out (video plays)")
-    return summary
+    return _note_links(summary, path)
+
+
+def _is_video(name: str) -> bool:
+    return name.startswith("Streaming_History_Video_") and name.endswith(".json")
 
 
 def import_youtube(conn: psycopg.Connection, path: Path | str, person: Person, *,
@@ -136,9 +149,9 @@ def import_youtube(conn: psycopg.Connection, path: Path | str, person: Person, *
                 w.channel_name, w.channel_url, w.channel_id, w.is_ad, w.is_removed, person.timezone,
                 _raw_json(w.raw), file)
 
-    return run_import(conn, table=YOUTUBE, source="youtube", entity="watch_history", person_id=person.id,
-                      files=_files(youtube.find_files, path), parse=lambda f: youtube.parse(f, on_bytes),
-                      to_row=to_row, run_id=run_id)
+    return _note_links(run_import(conn, table=YOUTUBE, source="youtube", entity="watch_history",
+                                  person_id=person.id, files=_files(youtube.find_files, path),
+                                  parse=lambda f: youtube.parse(f, on_bytes), to_row=to_row, run_id=run_id), path)
 
 
 IMPORTERS = {"netflix": import_netflix, "spotify": import_spotify, "youtube": import_youtube}

@@ -57,7 +57,7 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     person = _person(person_id)
     try:
         total = sum(f.stat().st_size for f in FINDERS[source](path.resolve()))
-    except FormatError as exc:
+    except (FormatError, OSError) as exc:
         _fail(str(exc))
     dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
     try:
@@ -76,8 +76,11 @@ def run(source: str, path: Path, person_id: str | None) -> None:
             try:
                 summary = IMPORTERS[source](conn, path, person,
                                             on_bytes=lambda n: progress.advance(task, n))
-            except FormatError as exc:
-                _fail(str(exc))
+            except (FormatError, OSError) as exc:
+                _fail(f"{exc} (nothing from this import was loaded)")
+            except psycopg.Error as exc:
+                _fail(f"the warehouse refused the load, nothing from this import was loaded: "
+                      f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     print_summary(summary)
 
 

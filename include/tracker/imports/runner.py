@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from tracker.sources.export_files import Rejected
+from tracker.sources.export_files import FormatError, Rejected, printable
 from tracker.warehouse import quarantine
 from tracker.warehouse.loader import RawTable, load
 
@@ -77,7 +77,7 @@ class _Spool:
 
 
 def _clean(text: str) -> str:
-    return text.replace("\x00", "\ufffd")
+    return printable(text)
 
 
 def _row_hash(row: Sequence[Any]) -> int:
@@ -98,6 +98,14 @@ def _stored_digest(conn: psycopg.Connection, scope: dict[str, str]) -> tuple[int
     return count, digest
 
 
+def _drop_path_keyed(conn: psycopg.Connection, scope: dict[str, str], name: str) -> None:
+    """Quarantine rows an older version keyed by the file's absolute path (`/…/name:line`) are superseded by
+    the name-keyed ones (else moving the export, or upgrading, would keep both)."""
+    conn.execute("delete from raw.quarantine where person_id = %(person_id)s and source = %(source)s"
+                 " and entity = %(entity)s and starts_with(locator, '/')"
+                 " and strpos(locator, %(tail)s) > 0", {**scope, "tail": f"/{name}:"})
+
+
 def run_import(conn: psycopg.Connection, *, table: RawTable, source: str, entity: str, person_id: str,
                files: Sequence[Path], parse: Callable[[Path], Iterable[Any]], to_row: Callable[[Any, str], tuple],
                skip: Callable[[Any], str | None] = lambda record: None, run_id: str | None = None) -> ImportSummary:
@@ -107,7 +115,13 @@ def run_import(conn: psycopg.Connection, *, table: RawTable, source: str, entity
     gives a reason to leave a record out (counted in the summary, not quarantined).
     """
     run_id = run_id or new_run_id(source)
-    names = [str(f) for f in files]
+    # a file is named by its name alone (in source_file and the quarantine's locators), so moving or
+    # renaming the export folder changes nothing on a re-import
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        twice = sorted(n for n, k in Counter(names).items() if k > 1)
+        raise FormatError(f"{len(twice)} file name(s) appear more than once (e.g. {twice[0]!r}): import each "
+                          "export separately")
     summary = ImportSummary(source, entity, person_id, names, run_id)
     spools = {name: _Spool() for name in names}
 
@@ -128,6 +142,7 @@ def run_import(conn: psycopg.Connection, *, table: RawTable, source: str, entity
         summary.inserted, summary.updated, summary.unchanged = result.inserted, result.updated, result.unchanged
         for name, spool in spools.items():
             scope = {"person_id": person_id, "source": source, "entity": entity, "prefix": f"{name}:"}
+            _drop_path_keyed(conn, scope, name)
             if _stored_digest(conn, scope) != (spool.count, spool.digest):
                 quarantine.replace(conn, person_id=person_id, source=source, entity=entity, run_id=run_id,
                                    rejected=spool.rejected(), locator_prefix=f"{name}:")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
 import re
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -80,14 +82,42 @@ def open_text(path: Path, on_bytes: OnBytes | None = None, *, newline: str | Non
     """Open a UTF-8 export (a leading BOM is dropped), counting bytes read when on_bytes is given."""
     raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the returned wrapper
     stream = io.BufferedReader(_CountingReader(raw, on_bytes) if on_bytes else raw, CHUNK)
-    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline=newline)
+    # bytes that are not UTF-8 become lone surrogates (U+DC80…U+DCFF): the record holding them is rejected
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline=newline)
+
+
+@dataclass
+class Found:
+    """The export files under a path, and the symbolic links met on the way (never followed)."""
+
+    files: list[Path]
+    links: list[Path]
+
+
+def walk(path: Path, match: Callable[[str], bool]) -> Found:
+    """path itself if it is a file, else the files under the folder whose names match, in path order.
+
+    Symbolic links below the folder (to files or folders) are not followed: a folder import reads only what
+    the folder itself holds. They are returned as `links` for the summary. The path given is used as is."""
+    if path.is_file():
+        return Found([path], [])
+    files, links = [], []
+    for dirpath, dirnames, filenames in os.walk(path):  # os.walk never descends into linked folders
+        dirnames.sort()
+        here = Path(dirpath)
+        links += [here / d for d in dirnames if (here / d).is_symlink()]
+        for name in sorted(filenames):
+            full = here / name
+            if full.is_symlink():
+                links.append(full)
+            elif match(name):
+                files.append(full)
+    return Found(sorted(files), sorted(links))
 
 
 def find_one(path: Path, name: str) -> Path:
-    """path itself if it is a file, else the one file called name under the folder path."""
-    if path.is_file():
-        return path
-    found = sorted(path.rglob(name)) if path.is_dir() else []
+    """path itself if it is a file, else the one file called name under the folder path (links not followed)."""
+    found = walk(path, lambda n: n == name).files if path.is_dir() or path.is_file() else []
     if len(found) != 1:
         raise FormatError(f"expected one {name} under {path}, found {len(found)}")
     return found[0]
@@ -103,7 +133,10 @@ def parse_utc(value: Any, field: str) -> datetime:
         raise Bad(f"bad {field}", repr(value)[:100]) from None
     if parsed.tzinfo is None:
         raise Bad(f"bad {field}", f"{value!r} has no time zone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before datetime.min in UTC
+        raise Bad(f"bad {field}", f"{value!r} is out of range") from None
 
 
 def time_or_none(obj: Any, key: str) -> datetime | None:
@@ -120,6 +153,27 @@ def refuse_nul(raw: str) -> None:
         raise Bad("NUL character", "PostgreSQL text and jsonb cannot hold U+0000")
 
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+# a \ud800-\udbff escape not followed by a \udc00-\udfff one, or the reverse: not text PostgreSQL can hold
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def refuse_unencodable(raw: str) -> None:
+    """Bytes that were not UTF-8 (read as lone surrogates) or a lone surrogate escape: rejected, not loaded."""
+    if _UNDECODED.search(raw):
+        raise Bad("invalid UTF-8", "the record holds bytes that are not UTF-8 text")
+    if "\\u" in raw and _LONE_SURROGATE.search(raw):
+        raise Bad("lone surrogate", "a \\uD800-\\uDFFF escape without its pair is not text PostgreSQL can hold")
+
+
+def printable(text: str) -> str:
+    """Text as the quarantine can store it: undecodable bytes and NUL as U+FFFD."""
+    if _UNDECODED.search(text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "\ufffd")
+
+
 @dataclass(frozen=True, slots=True)
 class Malformed:
     """An array element that is not valid JSON: its text (capped) and the decoder's complaint."""
@@ -131,6 +185,39 @@ class Malformed:
 
 _NON_WS = re.compile(r"\S")
 _DECODER = json.JSONDecoder()
+# what Python's decoder reads but an element must not hold (PostgreSQL's jsonb refuses NaN/Infinity and
+# numbers beyond its range; the digits limit of int() raises ValueError, deep nesting RecursionError)
+_UNDECODABLE = (json.JSONDecodeError, ValueError, RecursionError)
+
+
+class _StrictDecoder(json.JSONDecoder):
+    """A decoder whose `raw_decode` raises ValueError for NaN, ±Infinity and floats beyond float range."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_constant=self._constant, parse_float=self._float)
+
+    @staticmethod
+    def _constant(name: str) -> float:
+        raise ValueError(f"{name} is not JSON")
+
+    @staticmethod
+    def _float(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"number {text[:40]} is out of range")
+        return value
+
+
+_STRICT = _StrictDecoder()
+
+
+def _why(exc: BaseException) -> tuple[str, str]:
+    """(reason, detail) of an element the decoder refused."""
+    if isinstance(exc, json.JSONDecodeError):
+        return "malformed JSON", f"{exc.msg} (column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "malformed JSON", "nested too deeply"
+    return "malformed JSON", str(exc)[:200]
 
 
 class _Buffer:
@@ -183,7 +270,7 @@ class _Buffer:
             if j >= 0:
                 try:
                     value, _ = _DECODER.raw_decode(self.buf, j)
-                except json.JSONDecodeError:
+                except _UNDECODABLE:
                     if self.eof or len(self.buf) - j >= MAX_ELEMENT:
                         i = j + 1
                         continue
@@ -225,16 +312,19 @@ def iter_json_array(fh: TextIO, is_element: Callable[[Any], bool]) -> Iterator[t
             b.advance(b.pos + 1)
             continue
         try:
-            value, end = _DECODER.raw_decode(b.buf, b.pos)
-        except json.JSONDecodeError as exc:
-            if not b.eof and len(b.buf) - b.pos < MAX_ELEMENT and b.more():
+            value, end = _STRICT.raw_decode(b.buf, b.pos)
+        except _UNDECODABLE as exc:
+            if isinstance(exc, json.JSONDecodeError) and not b.eof and len(b.buf) - b.pos < MAX_ELEMENT \
+                    and b.more():
                 continue  # the element straddles the chunk boundary: retry with more text
             line = b.line
             text, at_eof = b.skip_malformed(is_element)
-            if at_eof:
+            if at_eof and isinstance(exc, json.JSONDecodeError):
                 yield index, line, Malformed(text, "truncated JSON", "file ends inside this element")
                 return
-            yield index, line, Malformed(text, "malformed JSON", f"{exc.msg} (column {exc.colno})")
+            yield index, line, Malformed(text, *_why(exc))
+            if at_eof:
+                return
         else:
             line = b.line
             raw = b.buf[b.pos:end]
@@ -256,17 +346,24 @@ def parse_json_array(path: Path, is_element: Callable[[Any], bool], build: Calla
                      time_key: str, on_bytes: OnBytes | None = None) -> Iterator[Any]:
     """Stream a JSON-array export: `build(index, line, obj, raw)` per element, a `Rejected` per bad one.
 
-    `build` raises `Bad` for a bad field; the element's own time (`time_key`) is kept on the rejection.
+    `build` raises `Bad` for a bad field; the element's own time (`time_key`) is kept on the rejection, which
+    is located by the file's name (the export can move without its quarantine rows changing).
     """
-    file = str(path)
+    file = path.name
     with open_text(path, on_bytes) as fh, reading(file):
         for index, line, item in iter_json_array(fh, is_element):
             if isinstance(item, Malformed):
-                yield Rejected(file, line, item.reason, item.detail, item.text, index=index)
+                yield Rejected(file, line, item.reason, item.detail, printable(item.text), index=index)
                 continue
             obj, raw = item
             try:
-                yield build(index, line, obj, raw)
+                refuse_unencodable(raw)
+                record = build(index, line, obj, raw)
             except Bad as bad:
-                yield Rejected(file, line, bad.reason, bad.detail, raw[:RAW_CAP], index=index,
+                yield Rejected(file, line, bad.reason, bad.detail, printable(raw[:RAW_CAP]), index=index,
                                record_at=time_or_none(obj, time_key))
+            except (OverflowError, RecursionError, ValueError) as exc:  # a field beyond what a type can hold
+                yield Rejected(file, line, "unreadable element", f"{type(exc).__name__}: {str(exc)[:200]}",
+                               printable(raw[:RAW_CAP]), index=index)
+            else:
+                yield record

@@ -22,7 +22,9 @@ from tracker.sources.export_files import (
     Rejected,
     find_one,
     open_text,
+    printable,
     refuse_nul,
+    refuse_unencodable,
 )
 
 HEADER = ["Profile Name", "Start Time", "Duration", "Attributes", "Title", "Supplemental Video Type",
@@ -150,27 +152,92 @@ def _start_or_none(row: list[str]) -> datetime | None:
         return None
 
 
-def parse(path: Path, on_bytes: OnBytes | None = None) -> Iterator[Viewing | Rejected]:
-    """Yield a Viewing or a Rejected per data row of ViewingActivity.csv (checked first; FormatError)."""
-    check(path)
-    file = str(path)
-    with open_text(path, on_bytes, newline="") as fh:
-        reader = csv.reader(fh, strict=True)
-        next(reader)
-        while True:
-            line = reader.line_num + 1  # csv's line_num is where a record ends; quoted fields span lines
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield Rejected(file, line, "malformed CSV", str(exc), "")
+MAX_RECORD_LINES = 100   # a quoted field still open after this many lines is an unterminated quote
+
+
+def _one_record(text: str) -> list[str] | None:
+    """The fields of text if it is one complete CSV record; None if a quoted field is still open.
+
+    Raises csv.Error for text that is complete but not valid CSV (a stray quote after a closing one)."""
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error:
+        if text.count('"') % 2:
+            return None  # inside a quoted field: the record goes on on the next line
+        raise
+    return rows[0] if rows else []
+
+
+def _is_viewing(text: str) -> bool:
+    """The line alone is a complete, valid viewing row (where reading resumes after an unterminated quote)."""
+    try:
+        row = _one_record(text)
+        return row is not None and len(row) == len(HEADER) and bool(_parse_row(0, row))
+    except (csv.Error, Bad):
+        return False
+
+
+def records(fh) -> Iterator[tuple[int, str, list[str] | csv.Error | None]]:
+    """(first line, text, fields) per CSV record of a text stream, header included; fields is a csv.Error
+    for a line that is not valid CSV, and None for an unterminated quote — those lines are given back
+    alone, and reading resumes at the next line that is a valid viewing row by itself (a quoted field may
+    still span lines: it is joined until its quote closes)."""
+    pending: list[str] = []
+    start = 0
+    for number, line in enumerate(fh, 1):
+        if pending:
+            if _is_viewing(line) or len(pending) >= MAX_RECORD_LINES:
+                yield start, "".join(pending), None
+                pending = []
+            else:
+                pending.append(line)
+                try:
+                    row = _one_record("".join(pending))
+                except csv.Error as exc:
+                    yield start, "".join(pending), exc
+                    pending = []
+                    continue
+                if row is not None:
+                    yield start, "".join(pending), row
+                    pending = []
                 continue
-            except UnicodeDecodeError as exc:
-                raise FormatError(f"{file}: not UTF-8 after line {line - 1} ({exc})") from None
+        try:
+            row = _one_record(line)
+        except csv.Error as exc:
+            yield number, line, exc
+            continue
+        if row is None:
+            start, pending = number, [line]
+        else:
+            yield number, line, row
+    if pending:
+        yield start, "".join(pending), None
+
+
+def parse(path: Path, on_bytes: OnBytes | None = None) -> Iterator[Viewing | Rejected]:
+    """Yield a Viewing or a Rejected per data row of ViewingActivity.csv (checked first; FormatError).
+
+    A line that cannot be read (bad CSV, an unterminated quote, bytes that are not UTF-8) is rejected alone,
+    with its text and line number; every other row is read. Rejections are located by the file's name."""
+    check(path)
+    file = path.name
+    with open_text(path, on_bytes, newline="") as fh:
+        items = records(fh)
+        next(items, None)  # the header, checked above
+        for line, text, row in items:
+            raw = printable(text.rstrip("\r\n"))[:RAW_CAP]
+            if row is None:
+                yield Rejected(file, line, "malformed CSV", "unterminated quote: the quoted field never closes",
+                               raw)
+                continue
+            if isinstance(row, csv.Error):
+                yield Rejected(file, line, "malformed CSV", str(row), raw)
+                continue
             if not row:
                 continue  # blank line
             try:
+                refuse_unencodable(text)
                 yield _parse_row(line, row)
             except Bad as bad:
-                yield Rejected(file, line, bad.reason, bad.detail, _as_csv(row), record_at=_start_or_none(row))
+                yield Rejected(file, line, bad.reason, bad.detail, printable(_as_csv(row)),
+                               record_at=_start_or_none(row))

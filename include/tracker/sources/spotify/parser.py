@@ -7,6 +7,7 @@ A play is a music track, a podcast episode or an audiobook chapter; `skipped` ma
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +25,12 @@ from tracker.sources.export_files import (
     parse_json_array,
     parse_utc,
     refuse_nul,
+    walk,
 )
 
 FILE_PATTERNS = ("Streaming_History_Audio_*.json", "endsong_*.json")
 ACCOUNT_DATA = re.compile(r"StreamingHistory(_music|_podcast)?_?\d*\.json")  # the 1-year export: other schema
+MAX_MS_PLAYED = 2**63 - 1      # ms_played is int8
 _MS_THRESHOLD = 100_000_000_000  # offline_timestamp above this is milliseconds (as seconds: year 5138)
 _TEXT = ("master_metadata_track_name", "master_metadata_album_artist_name", "master_metadata_album_album_name",
          "spotify_track_uri", "episode_name", "episode_show_name", "spotify_episode_uri", "audiobook_title",
@@ -105,8 +108,12 @@ def _play(index: int, line: int, obj: Any, raw: str) -> Play:
     refuse_nul(raw)
     ended_at = parse_utc(obj.get("ts"), "ts")
     ms = obj.get("ms_played")
-    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_MS_PLAYED:
         raise Bad("bad ms_played", repr(ms)[:100])
+    try:
+        ended_at - timedelta(milliseconds=ms)  # started_at must exist
+    except OverflowError:
+        raise Bad("bad ts", f"{obj.get('ts')!r} minus ms_played={ms} is before year 1") from None
     text = {k: _text(obj, k) for k in _TEXT}
     kind, key = _content(text)
     return Play(index=index, line=line, ended_at=ended_at, ms_played=ms, content_type=kind, item_key=key,
@@ -121,7 +128,7 @@ def find_files(path: Path) -> list[Path]:
             raise FormatError(f"{path} is the account-data StreamingHistory export (endTime/msPlayed), not the "
                               "Extended Streaming History: request the extended history from Spotify")
         return [path]
-    files = {f for pattern in FILE_PATTERNS for f in path.rglob(pattern) if f.is_file()}
+    files = walk(path, lambda name: any(fnmatch.fnmatchcase(name, p) for p in FILE_PATTERNS)).files
     if not files:
         raise FormatError(f"no {' or '.join(FILE_PATTERNS)} under {path}")
     return sorted(files, key=lambda f: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(f))])
