@@ -90,7 +90,8 @@ def test_start_is_idempotent_by_name_and_stop_kills_it(state):
         # GIVEN a real process started under a name
         pid = processes.start(name, ["sleep", "30"])
         assert processes.pid_alive(pid)
-        assert (state / "pids" / f"{name}.pid").read_text() == str(pid)
+        recorded = json.loads((state / "pids" / f"{name}.pid").read_text())
+        assert recorded["pid"] == pid and recorded["argv"] == ["sleep", "30"]
         # WHEN it is started again under the same name
         again = processes.start(name, ["sleep", "30"])
         # THEN the running process is reused, not a second one started
@@ -181,3 +182,98 @@ def test_secrets_default_to_the_state_folder_and_differ_per_folder(tmp_path, mon
     assert (tmp_path / "state" / "secrets.json").exists()
     assert settings.Secrets.load_or_create(tmp_path / "state") == here
     assert all(a != b for a, b in zip(asdict(here).values(), asdict(elsewhere).values(), strict=True))
+
+
+# --- identity: a user's stack is never touched by another state folder, PID reuse never signals a stranger ---
+
+
+def family(pid: int) -> list:
+    """The process and its descendants right now, as psutil handles (is_running() also checks the start
+    time, so a reused PID never counts)."""
+    import psutil
+
+    leader = psutil.Process(pid)
+    return [leader, *leader.children(recursive=True)]
+
+
+def running(procs: list) -> list[int]:
+    return [p.pid for p in procs if p.is_running() and p.status() != "zombie"]
+
+
+def user_stack(folder: Path, monkeypatch: pytest.MonkeyPatch, port: int) -> dict[str, int]:
+    """A fake `make up` in its own state folder: an API server on a port, a service whose child left its
+    process group (like a PostgreSQL backend or an Airflow task runner), and one with a background child."""
+    monkeypatch.setenv("TRACKER_STATE_DIR", str(folder))
+    started = {
+        "airflow-api-server": processes.start("airflow-api-server", [
+            "python3", "-m", "http.server", "--bind", settings.HOST, str(port)]),
+        "postgres": processes.start("postgres", ["bash", "-c", "setsid sleep 300 & sleep 300"]),
+        "airflow-scheduler": processes.start("airflow-scheduler", ["bash", "-c", "sleep 300 & sleep 301"]),
+    }
+    assert wait_until(lambda: processes.port_open(port))
+    return started
+
+
+def test_other_state_folders_and_reused_pids_never_touch_a_users_stack_and_down_stops_it_all(
+        tmp_path, monkeypatch):
+    from tracker.stack import local
+
+    with socket.socket() as sock:
+        sock.bind((settings.HOST, 0))
+        port = sock.getsockname()[1]
+    user = tmp_path / "user-state"
+    pids = user_stack(user, monkeypatch, port)
+    assert wait_until(lambda: all(len(family(pid)) == 3 for name, pid in pids.items() if name != "airflow-api-server"))
+    procs = {name: family(pid) for name, pid in pids.items()}
+    try:
+        # WHEN a test suite starts and stops the same names in its own state folder
+        monkeypatch.setenv("TRACKER_STATE_DIR", str(tmp_path / "test-state"))
+        for name in pids:
+            assert processes.start(name, ["sleep", "30"]) not in pids.values()
+            assert processes.stop(name, timeout=5) is True
+        # AND its PID files are stale ones whose numbers were since reused by the user's processes
+        # (the bare-PID form older versions wrote, and the current form with another start time)
+        stale = processes.pid_dir() / "airflow-api-server.pid"
+        stale.write_text(str(pids["airflow-api-server"]))
+        os.utime(stale, (time.time() - 3600, time.time() - 3600))
+        assert processes.running_pid("airflow-api-server") is None
+        assert processes.stop("airflow-api-server", timeout=2) is False
+        (processes.pid_dir() / "airflow-scheduler.pid").write_text(json.dumps(
+            {"pid": pids["airflow-scheduler"], "create_time": 1.0, "tag": "airflow-scheduler:other"}))
+        assert processes.stop("airflow-scheduler", timeout=2) is False
+        # THEN every process of the user's stack still runs and still answers
+        assert {name: running(p) for name, p in procs.items()} == {name: [x.pid for x in p]
+                                                                    for name, p in procs.items()}
+        assert processes.port_open(port)
+        # WHEN the user's scheduler dies on its own, orphaning its children, and the user runs `down`
+        os.kill(pids["airflow-scheduler"], 9)
+        assert wait_until(lambda: not processes.pid_alive(pids["airflow-scheduler"]))
+        monkeypatch.setenv("TRACKER_STATE_DIR", str(user))
+        stopped = local.down()
+        # THEN everything it started is gone: the orphans and the child that left its process group too
+        assert {"airflow-api-server", "postgres"} <= set(stopped)
+        assert wait_until(lambda: not any(running(p) for p in procs.values()), timeout=5), \
+            {name: running(p) for name, p in procs.items()}
+        assert not processes.port_open(port)
+    finally:
+        for each in procs.values():
+            for proc in each:
+                if proc.is_running():
+                    proc.kill()
+
+
+def test_logs_and_files_of_started_processes_are_private(state):
+    # GIVEN a process started by the stack that writes a file and a folder, as Airflow writes its logs
+    out = state / "out"
+    pid = processes.start("t-writer", ["bash", "-c", f"mkdir {out} && echo hi > {out}/task.log && sleep 30"])
+    try:
+        assert wait_until(lambda: (out / "task.log").exists())
+        # THEN the stack's log folder, its log file and what the child created are the owner's only
+        assert stat.S_IMODE((state / "logs").stat().st_mode) == 0o700
+        assert stat.S_IMODE((state / "logs" / "t-writer.log").stat().st_mode) == 0o600
+        assert stat.S_IMODE(out.stat().st_mode) == 0o700
+        assert stat.S_IMODE((out / "task.log").stat().st_mode) == 0o600
+        assert stat.S_IMODE((state / "pids").stat().st_mode) == 0o700
+    finally:
+        processes.stop("t-writer", timeout=5)
+    assert not processes.pid_alive(pid)
