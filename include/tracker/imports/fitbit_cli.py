@@ -34,6 +34,7 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
     """Import a Fitbit export: heart rate, resting HR, HR zones, sleep, HRV, SpO2, sleep scores."""
     import psycopg
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tracker import settings
@@ -55,18 +56,31 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
         try:
             summary = import_export(path, dsn=dsn, person_id=person, hr_timezone=hr_timezone.value, force=force,
                                     workers=workers, progress=on_file, on_layout=on_layout)
-        except (LayoutError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
+        except (LayoutError, ValueError, OSError) as exc:
+            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         except psycopg.OperationalError as exc:
-            console.print(f"[red]error:[/red] cannot reach the warehouse ({exc}); is the stack up (`tracker up`), "
-                          "or is TRACKER_WAREHOUSE_DSN right?")
+            console.print(f"[red]error:[/red] cannot reach the warehouse ({escape(str(exc).strip())}); is the stack "
+                          "up (`tracker up`), or is TRACKER_WAREHOUSE_DSN right?", soft_wrap=True)
+            raise typer.Exit(2) from None
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            console.print(f"[red]error:[/red] the warehouse refused a load ({type(exc).__name__}: {escape(first)}); "
+                          "each file is committed on its own: re-run the import once fixed", soft_wrap=True)
             raise typer.Exit(2) from None
         bar.update(task, description="done")
     print_summary(console, summary)
+    if summary.damaged:
+        listed = "; ".join(f"{d.path} ({d.reason})" for d in summary.damaged[:5])
+        more = f"; … {len(summary.damaged) - 5} more" if len(summary.damaged) > 5 else ""
+        console.print(f"[red]error:[/red] {len(summary.damaged)} file(s) could not be read and were not imported: "
+                      f"{escape(listed + more)} — rows loaded from them earlier are kept as before "
+                      "(raw.quarantine has one row per file)", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def print_summary(console, summary) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(f"\nFitbit export [bold]{summary.source}[/bold] → person [bold]{summary.person_id}[/bold] "
@@ -116,6 +130,13 @@ def print_summary(console, summary) -> None:
         for (where, reason), n in sorted(counter.items()):
             table.add_row(where, reason, f"{n:,}")
         console.print(table)
+
+    for d in summary.damaged:
+        console.print(f"damaged, not imported: {escape(d.path)}: {escape(d.reason)} — {d.outcome}", soft_wrap=True)
+    if summary.skipped_links:
+        shown = ", ".join(summary.skipped_links[:10]) + (" …" if len(summary.skipped_links) > 10 else "")
+        console.print(f"symlinks skipped (not followed): {len(summary.skipped_links)}: {escape(shown)}",
+                      soft_wrap=True)
 
     if summary.unrecognised:
         table = Table(title="Unrecognised files (not imported)", title_justify="left")

@@ -8,7 +8,9 @@ Idempotent by construction:
   from an older import deleted;
 - heart rate: each file replaced as a whole (tables.py); a file already loaded with the same content,
   reading and zone (raw.fitbit__heart_rate_files) is skipped, so a re-import leaves even its metadata alone;
-- quarantine: replaced per file (locator prefix = file name), so reruns never pile rows up.
+- quarantine: replaced per file (locator prefix = file name), so reruns never pile rows up;
+- a file that cannot be read at all (cut off, a corrupt zip member, not UTF-8) is left out and reported
+  (damaged.py): what an earlier import loaded from it stays, never replaced by fewer rows.
 Overlapping exports (a newer Takeout holding the days of an older account export) name the same files the
 same way, so they replace rather than duplicate.
 """
@@ -30,8 +32,9 @@ import numpy as np
 import psycopg
 
 from tracker.config import Person, TrackerConfig, load_config
-from tracker.sources.fitbit_export import activity, parsers, tables
-from tracker.sources.fitbit_export.layout import ExportFile, ExportLayout, scan
+from tracker.sources.fitbit_export import activity, damaged, parsers, tables
+from tracker.sources.fitbit_export.damaged import DamagedFile
+from tracker.sources.fitbit_export.layout import ExportFile, ExportLayout, MemberError, scan
 from tracker.sources.fitbit_export.tables import SOURCE, HeartRateFileLoad, HeartRateWriter, row_tuple
 from tracker.sources.fitbit_export.timezones import (
     US,
@@ -69,6 +72,8 @@ class ImportSummary:
     quarantined: Counter[tuple[str, str]] = field(default_factory=Counter)    # (entity, reason) → rows
     unrecognised: Counter[str] = field(default_factory=Counter)               # name pattern → files
     unrecognised_files: list[str] = field(default_factory=list)
+    skipped_links: list[str] = field(default_factory=list)                    # symlinks, never followed
+    damaged: list[DamagedFile] = field(default_factory=list)                  # files left out, unreadable
     ignored_google_data: int = 0
     hr_readings: Counter[tuple[str, str]] = field(default_factory=Counter)    # (reading, basis) → files
     hr_unchanged_files: int = 0
@@ -129,7 +134,7 @@ def import_export(path: str | Path, *, dsn: str, person_id: str | None = None, h
             on_layout(layout)
         summary = ImportSummary(source=str(path), person_id=person.id, time_zone=person.timezone, run_id=run_id,
                                 files=layout.counts(), unrecognised=layout.unrecognised_groups(),
-                                unrecognised_files=list(layout.unrecognised),
+                                unrecognised_files=list(layout.unrecognised), skipped_links=list(layout.links),
                                 ignored_google_data=layout.ignored_google_data)
         with psycopg.connect(dsn, autocommit=True) as conn:
             ensure_warehouse(conn)
@@ -197,7 +202,10 @@ class _Import:
     def steps(self) -> None:
         """Per chunk file: one keyed load; a minute repeated in a later chunk is merged (the later wins)."""
         for f in self.layout.of("steps"):
-            parsed = activity.parse_steps(self.layout.read_bytes(f), f.name)
+            parsed = self._parse("steps", tables.STEPS_MINUTE, f,
+                                 lambda f: activity.parse_steps(self.layout.read_bytes(f), f.name))
+            if parsed is None:
+                continue
             self._count(tables.STEPS_MINUTE, "steps", parsed)
             base = {**self.base, "source_file": f.name}
             instants = self._instants([r["naive_us"] for r in parsed.rows])
@@ -235,7 +243,9 @@ class _Import:
         rejected: dict[str, list[Rejected]] = {}
         key_idx = [list(table.columns).index(k) for k in table.key]
         for f in files:
-            parsed = parse(f)
+            parsed = self._parse(kind, table, f, parse)
+            if parsed is None:
+                continue
             rejected[f.name] = parsed.rejected
             self._count(table, kind, parsed)
             base = {**self.base, "source_file": f.name}
@@ -249,6 +259,34 @@ class _Import:
         with self.conn.transaction():
             self.summary.table(table).add(load(self.conn, table, rows.values(), run_id=self.run_id))
             self._replace_quarantine(kind, rejected)
+
+    def _parse(self, kind: str, table: RawTable, f: ExportFile,
+               parse: Callable[[ExportFile], parsers.Parsed]) -> parsers.Parsed | None:
+        """parse(f), or None when the file cannot be read at all (then reported, its earlier rows kept)."""
+        try:
+            parsed = parse(f)
+        except MemberError as exc:
+            self._damaged(kind, table, f, str(exc).removeprefix(f"{f.path}: "), "")
+            return None
+        except UnicodeDecodeError as exc:
+            self._damaged(kind, table, f, f"not UTF-8 text ({exc})", "")
+            return None
+        whole = [r for r in parsed.rejected if r.locator == f.name]
+        if whole and not parsed.rows:
+            self._damaged(kind, table, f, whole[0].reason, whole[0].raw_text)
+            return None
+        return parsed
+
+    def _damaged(self, entity: str, table: RawTable | None, f: ExportFile, reason: str, raw_text: str,
+                 kept: int | None = None) -> None:
+        if kept is None:
+            kept = damaged.earlier_rows(self.conn, table, self.person.id, SOURCE, f.name)
+        report = DamagedFile(f.path, entity, reason, kept)
+        damaged.record(self.conn, person_id=self.person.id, source=SOURCE, run_id=self.run_id, damaged=report,
+                       name=f.name, raw_text=raw_text)
+        self.summary.damaged.append(report)
+        self.summary.quarantined[(entity, reason_group(reason))] += 1
+        self.progress(entity, f)
 
     def _count(self, table: RawTable, entity: str, parsed: parsers.Parsed) -> None:
         for reason, n in parsed.skipped.items():
@@ -264,7 +302,10 @@ class _Import:
         """Per chunk file: sessions not seen in an earlier chunk, their stages, stale stages removed."""
         dedupe = LogIdDeduper()
         for f in self.layout.of("sleep"):
-            parsed = parsers.parse_sleep(self.layout.read_bytes(f), f.name, self.zone)
+            parsed = self._parse("sleep", tables.SLEEP_SESSIONS, f,
+                                 lambda f: parsers.parse_sleep(self.layout.read_bytes(f), f.name, self.zone))
+            if parsed is None:
+                continue
             self._count(tables.SLEEP_SESSIONS, "sleep", parsed)
             base = {**self.base, "source_file": f.name}
             sessions, kept = [], set()
@@ -298,7 +339,10 @@ class _Import:
         """One keyed load per (daily) file; a minute also present in the previous file is skipped."""
         previous: set = set()
         for f in self.layout.of("spo2_minute"):
-            parsed = self._csv(f, parsers.parse_spo2_minute)
+            parsed = self._parse("spo2_minute", tables.SPO2_MINUTE, f,
+                                 lambda f: self._csv(f, parsers.parse_spo2_minute))
+            if parsed is None:
+                continue
             self._count(tables.SPO2_MINUTE, "spo2_minute", parsed)
             base = {**self.base, "source_file": f.name}
             rows, keys = [], set()
@@ -333,20 +377,26 @@ class _Import:
         writer = HeartRateWriter(self.dsn, self.workers, on_done=done)
         decided: Counter[str] = Counter()
         deferred: list[ExportFile] = []
+        unchanged: list[str] = []
         try:
             for f in files:
                 previous = manifest.get(f.name)
                 fingerprint = f"{HR_FORMAT_VERSION}|{self.layout.fingerprint(f)}" if f.crc is not None else None
                 if self._unchanged_before_parsing(previous, fingerprint):
                     self._skip_unchanged(f, previous, decided)
+                    unchanged.append(f.name)
                     continue
-                data = self._timed("read + CRC", self.layout.read_bytes, f)
-                fingerprint = f"{HR_FORMAT_VERSION}|{self._timed('read + CRC', self.layout.fingerprint, f, data)}"
+                if (read := self._read_heart_rate(f, previous)) is None:
+                    continue
+                data, fingerprint = read
                 if self._unchanged_before_parsing(previous, fingerprint):
                     self._skip_unchanged(f, previous, decided)
+                    unchanged.append(f.name)
                     continue
                 samples = self._timed("parse", parsers.parse_heart_rate, data, f.name)
                 del data
+                if self._heart_rate_damaged(f, samples, previous):
+                    continue
                 decision = self._timed("decide time zone", self._decide, f, samples)
                 if decision.reading is None:
                     deferred.append(f)   # decided by the majority of the other files, below
@@ -357,16 +407,36 @@ class _Import:
             if deferred:
                 reading, basis = (decided.most_common(1)[0][0], "majority") if decided else ("utc", "default")
                 for f in deferred:
-                    data = self._timed("read + CRC", self.layout.read_bytes, f)
-                    fingerprint = f"{HR_FORMAT_VERSION}|{self.layout.fingerprint(f, data)}"
+                    if (read := self._read_heart_rate(f, manifest.get(f.name))) is None:
+                        continue
+                    data, fingerprint = read
                     samples = self._timed("parse", parsers.parse_heart_rate, data, f.name)
                     del data
                     self._heart_rate_file(writer, f, samples, Decision(reading, basis), fingerprint,
                                           manifest.get(f.name))
+            damaged.clear(self.conn, person_id=self.person.id, source=SOURCE, entity="heart_rate", names=unchanged)
         finally:
             writer.close()
             self.summary.timings["load threads (delete + COPY + commit)"] += writer.busy_seconds
             self.summary.timings["waiting for a free load thread"] += writer.waited_seconds
+
+    def _read_heart_rate(self, f: ExportFile, previous: tuple | None) -> tuple[bytes, str] | None:
+        """(content, fingerprint), or None when the file cannot be read (reported; its rows kept)."""
+        try:
+            data = self._timed("read + CRC", self.layout.read_bytes, f)
+        except MemberError as exc:
+            self._damaged("heart_rate", None, f, str(exc).removeprefix(f"{f.path}: "), "",
+                          kept=previous[4] if previous else 0)
+            return None
+        return data, f"{HR_FORMAT_VERSION}|{self._timed('read + CRC', self.layout.fingerprint, f, data)}"
+
+    def _heart_rate_damaged(self, f: ExportFile, samples: parsers.HeartRateSamples, previous: tuple | None) -> bool:
+        """A file that is not a JSON array at all (cut off mid-file…) never replaces the rows loaded before."""
+        whole = [r for r in samples.rejected if r.locator == f.name]
+        if not whole or len(samples):
+            return False
+        self._damaged("heart_rate", None, f, whole[0].reason, whole[0].raw_text, kept=previous[4] if previous else 0)
+        return True
 
     def _timed(self, what: str, fn: Callable, *args: Any) -> Any:
         began = time.perf_counter()
@@ -404,7 +474,10 @@ class _Import:
         google = self.layout.google_heart_rate.get(f.day)
         checks = sum(self.summary.google_crosscheck.values())
         if google is not None and (decision.reading is None or checks < CROSSCHECKS):
-            csv_us, csv_bpm = read_google_heart_rate(self.layout, google)
+            try:
+                csv_us, csv_bpm = read_google_heart_rate(self.layout, google)
+            except (MemberError, UnicodeDecodeError):  # an unreadable GoogleData CSV settles nothing
+                csv_us, csv_bpm = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int16)
             by_csv = decide_by_google_csv(samples.naive_us, samples.bpm, self.zone, csv_us, csv_bpm)
             if decision.reading is None:
                 return by_csv
@@ -439,6 +512,7 @@ class _Import:
                 and previous[3] == self.person.timezone:
             self.summary.hr_unchanged_files += 1
             self.summary.hr_unchanged_rows += previous[4]
+            damaged.clear(self.conn, person_id=self.person.id, source=SOURCE, entity="heart_rate", names=[f.name])
             self.progress("heart_rate", f)
             return
         self.summary.quarantine("heart_rate", rejected)

@@ -16,6 +16,7 @@ Everything else is listed as unrecognised, grouped by name pattern, for the impo
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import zipfile
@@ -57,8 +58,62 @@ _ROOT_MARKERS = {"Global Export Data", "Physical Activity", "Sleep", "Heart Rate
 _JUNK = {".DS_Store", "Thumbs.db"}
 
 
+# A member larger than this, or inflating more than MAX_RATIO times (above RATIO_FLOOR bytes), is refused
+# before anything is read: a zip bomb. Fitbit's pretty-printed JSON compresses ≈ 17:1.
+MAX_MEMBER_BYTES = 512 << 20
+MAX_RATIO = 200
+RATIO_FLOOR = 1 << 20
+READ_CHUNK = 1 << 20
+
+
 class LayoutError(ValueError):
     """The path is not a Fitbit export Tracker can read (with the reason)."""
+
+
+class MemberError(LayoutError):
+    """One file of the export cannot be read (a corrupt zip member, an I/O error): it alone is skipped."""
+
+
+def unsafe_name(name: str) -> bool:
+    """An absolute member name, a drive letter, a backslash or a `..` part: never a file of this export."""
+    path = PurePosixPath(name)
+    return name.startswith(("/", "\\")) or "\\" in name or ".." in path.parts or \
+        (len(name) > 1 and name[1] == ":")
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    if unsafe_name(info.filename):
+        raise LayoutError(f"refusing the zip: member {info.filename!r} has an unsafe name (absolute or '..')")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise LayoutError(f"refusing the zip: member {info.filename!r} inflates to {info.file_size:,} bytes "
+                          f"(more than {MAX_MEMBER_BYTES:,})")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise LayoutError(f"refusing the zip: member {info.filename!r} inflates {info.file_size:,} bytes from "
+                          f"{info.compress_size:,} (more than {MAX_RATIO}:1, a zip bomb?)")
+
+
+class _Guarded(io.RawIOBase):
+    """A member's byte stream that stops at MAX_MEMBER_BYTES and turns read errors into MemberError."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._raw, self._name, self._read = raw, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            n = self._raw.readinto(buffer)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise MemberError(f"{self._name}: unreadable ({exc})") from None
+        self._read += n or 0
+        if self._read > MAX_MEMBER_BYTES:
+            raise MemberError(f"{self._name}: larger than {MAX_MEMBER_BYTES:,} bytes, not read")
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -87,6 +142,7 @@ class ExportLayout:
     google_heart_rate: dict[date, ExportFile] = field(default_factory=dict)
     ignored_google_data: int = 0
     unrecognised: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)   # symbolic links in a folder: never followed
     _zip: zipfile.ZipFile | None = None
 
     def of(self, kind: str) -> list[ExportFile]:
@@ -99,22 +155,27 @@ class ExportLayout:
         """Unrecognised files grouped by name pattern (digits → #): `steps-####-##-##.json: 40`."""
         return Counter(re.sub(r"\d", "#", PurePosixPath(p).name) for p in self.unrecognised)
 
+    def _open(self, f: ExportFile) -> _Guarded:
+        try:
+            raw = self._zip.open(f.path) if self._zip is not None else open(self.source / f.path, "rb")  # noqa: SIM115
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            raise MemberError(f"{f.path}: unreadable ({exc})") from None
+        return _Guarded(raw, f.path)
+
     def read_bytes(self, f: ExportFile) -> bytes:
-        if self._zip is not None:
-            return self._zip.read(f.path)
-        return (self.source / f.path).read_bytes()
+        """The whole file (streamed in chunks, capped at MAX_MEMBER_BYTES); MemberError if it cannot be read."""
+        with self._open(f) as raw:
+            chunks = []
+            while chunk := raw.read(READ_CHUNK):
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     @contextmanager
     def open_text(self, f: ExportFile) -> Generator[IO[str], None, None]:
         """A text stream (UTF-8, BOM tolerated, universal newlines off for the csv module)."""
-        import io
-
-        if self._zip is not None:
-            with self._zip.open(f.path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-                yield text
-        else:
-            with open(self.source / f.path, encoding="utf-8-sig", newline="") as text:
-                yield text
+        with io.TextIOWrapper(io.BufferedReader(self._open(f), READ_CHUNK), encoding="utf-8-sig",
+                              newline="") as text:
+            yield text
 
     def fingerprint(self, f: ExportFile, data: bytes | None = None) -> str:
         """size + CRC-32 of the content: the same file gives the same value from a zip and from a folder."""
@@ -153,12 +214,18 @@ def _root_of(path: str) -> str | None:
     return None
 
 
-def _walk_folder(folder: Path) -> Iterator[tuple[str, int, int | None]]:
+def _walk_folder(folder: Path, links: list[str]) -> Iterator[tuple[str, int, int | None]]:
+    """Files below folder; symbolic links (to files or folders) are listed in links, never followed."""
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
+        links.extend(Path(dirpath, d).relative_to(folder).as_posix() for d in dirnames
+                     if Path(dirpath, d).is_symlink())
         for name in sorted(filenames):
             full = Path(dirpath, name)
-            yield full.relative_to(folder).as_posix(), full.stat().st_size, None
+            if full.is_symlink():
+                links.append(full.relative_to(folder).as_posix())
+                continue
+            yield full.relative_to(folder).as_posix(), full.lstat().st_size, None
 
 
 def scan(path: str | Path) -> ExportLayout:
@@ -167,14 +234,24 @@ def scan(path: str | Path) -> ExportLayout:
     if not source.exists():
         raise LayoutError(f"{source} does not exist")
     archive = None
+    links: list[str] = []
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise LayoutError(f"{source} is neither a folder nor a zip archive")
-        archive = zipfile.ZipFile(source)
-        entries = ((i.filename, i.file_size, i.CRC) for i in archive.infolist() if not i.is_dir())
+        try:
+            archive = zipfile.ZipFile(source)
+            members = [i for i in archive.infolist() if not i.is_dir()]
+            for info in members:
+                _check_member(info)
+        except (zipfile.BadZipFile, LayoutError) as exc:
+            if archive is not None:
+                archive.close()
+            raise LayoutError(str(exc) if isinstance(exc, LayoutError) else f"{source}: not a readable zip "
+                              f"({exc})") from None
+        entries = ((i.filename, i.file_size, i.CRC) for i in members)
     else:
-        entries = _walk_folder(source)
-    layout = ExportLayout(source=source, is_zip=archive is not None, roots=[], _zip=archive)
+        entries = _walk_folder(source, links)
+    layout = ExportLayout(source=source, is_zip=archive is not None, roots=[], links=links, _zip=archive)
     roots: set[str] = set()
     for rel, size, crc in entries:
         if PurePosixPath(rel).name in _JUNK or "__MACOSX" in PurePosixPath(rel).parts:
