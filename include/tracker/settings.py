@@ -50,7 +50,7 @@ def port(name: str) -> int:
 
 @dataclass(frozen=True)
 class Secrets:
-    """Generated once per state folder; never a default password."""
+    """Generated once per state folder (a value missing from an older file is added); never a default password."""
 
     loader_password: str
     airflow_db_password: str
@@ -59,14 +59,11 @@ class Secrets:
     jwt_secret: str
     s3_access_key: str
     s3_secret_key: str
+    postgres_password: str = ""  # the local cluster's superuser (scram-sha-256 on socket and TCP)
 
     @classmethod
-    def load_or_create(cls, folder: Path | None = None) -> Secrets:
-        path = (folder or state_dir()) / "secrets.json"
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        made = cls(
+    def generate(cls) -> Secrets:
+        return cls(
             loader_password=secrets.token_urlsafe(18),
             airflow_db_password=secrets.token_urlsafe(18),
             analyst_password=secrets.token_urlsafe(18),
@@ -74,7 +71,19 @@ class Secrets:
             jwt_secret=secrets.token_urlsafe(64),
             s3_access_key="tracker" + secrets.token_hex(4),
             s3_secret_key=secrets.token_urlsafe(24),
+            postgres_password=secrets.token_urlsafe(24),
         )
+
+    @classmethod
+    def load_or_create(cls, folder: Path | None = None) -> Secrets:
+        path = (folder or state_dir()) / "secrets.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        fresh = cls.generate().__dict__
+        missing = [k for k in fresh if not stored.get(k)]
+        if not missing:
+            return cls(**{k: stored[k] for k in fresh})
+        made = cls(**(fresh | {k: v for k, v in stored.items() if k in fresh and v}))
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private from the first byte
         with os.fdopen(fd, "w") as handle:
