@@ -136,3 +136,57 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
                            " where person_id = 'me' and local_date = '2026-10-23'")
     assert steps == one("select steps from raw.fitbit__steps_daily where person_id = 'me' and date = '2026-10-23'")[0]
     assert hrv is not None and 90 <= spo2 <= 100
+
+
+def _dst_sleep_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fitbit_dst_sleep", EXPORT.parent / "dst_sleep.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture()
+def dst_sleep(warehouse):
+    """The wall-clock DST nights' module; its person leaves nothing behind in raw."""
+    module = _dst_sleep_module()
+    module.cleanup(warehouse)
+    yield module
+    module.cleanup(warehouse)
+
+
+def import_dst_nights(warehouse, dst_sleep, tmp_path):
+    """Sync the DST sleeper, import the two wall-clock nights, build sleep gold (and its tests)."""
+    from tracker import settings
+    from tracker.config import Person, TrackerConfig
+    from tracker.sources.fitbit_export.importer import import_export
+    from tracker.stack.local import dbt
+    from tracker.warehouse.people import sync_people
+
+    config = TrackerConfig(people=[Person(id=dst_sleep.PERSON, timezone=dst_sleep.ZONE)])
+    sync_people(warehouse, config, "test-dst-sleep")
+    import_export(dst_sleep.write_export(tmp_path), dsn=settings.warehouse_dsn(), person_id=dst_sleep.PERSON,
+                  config=config)
+    return dbt("build", "--select", "+fct_sleep_daily", check=False)
+
+
+def test_sleep_across_dst_switches_in_wall_clock_export_stays_on_one_clock(warehouse, dst_sleep, tmp_path):
+    # GIVEN a spring-forward (227 real minutes, 287 on the clock) and a fall-back night (540 real, 480 on the
+    # clock) whose segment seconds and device summary follow the wall clock
+    # WHEN they are imported and sleep gold builds with its tests
+    result = import_dst_nights(warehouse, dst_sleep, tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    # THEN every minute figure is real elapsed time, stage minutes add up to the time in bed
+    rows = warehouse.execute(
+        "select wake_date::text, in_bed_minutes::float8, asleep_minutes::float8, awake_minutes::float8,"
+        " light_minutes::float8, deep_minutes::float8, rem_minutes::float8, wake_minutes::float8,"
+        " efficiency_pct::float8 from gold.fct_sleep_daily where person_id = %s order by 1",
+        (dst_sleep.PERSON,)).fetchall()
+    assert [r[0] for r in rows] == sorted(dst_sleep.EXPECTED)
+    for day, in_bed, asleep, awake, light, deep, rem, wake, efficiency in rows:
+        want = dst_sleep.EXPECTED[day]
+        assert (in_bed, asleep, awake, light, deep, rem, wake) == (
+            want["in_bed"], want["asleep"], want["awake"], want["light"], want["deep"], want["rem"],
+            want["wake"]), day
+        assert efficiency == round(100 * want["asleep"] / want["in_bed"], 1)

@@ -17,7 +17,9 @@ renamed as (
         level as sleep_stage,
         started_at,
         ended_at,
-        seconds
+        seconds,
+        -- real elapsed time of the segment (the file's seconds follow the wall clock on some DST nights)
+        extract(epoch from ended_at - started_at) as elapsed_seconds
     from source
 
 )

@@ -31,7 +31,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 
-from tracker.sources.fitbit_export.timezones import US, local_to_utc, naive_us, place_segments
+from tracker.sources.fitbit_export.timezones import (
+    US,
+    local_to_utc,
+    naive_us,
+    place_segments,
+    transitions,
+    wall,
+)
 from tracker.warehouse.quarantine import Rejected
 
 BPM_RANGE = (1, 300)
@@ -494,12 +501,56 @@ _SESSION_INTS = {"duration": "duration_ms", "minutesToFallAsleep": "minutes_to_f
                  "efficiency": "efficiency", "infoCode": "info_code"}
 
 
+def _wall_sequence_to_utc(values: list[datetime], zone: ZoneInfo) -> list[datetime]:
+    """Naive wall times of one session, in order → non-decreasing UTC instants: the fold rule of
+    `local_to_utc`, but a time inside a spring-forward gap (a clock reading that never happened) is the
+    switch instant itself instead of being shifted an hour forward, so wall-clock-contiguous segments that
+    run through the gap keep their order and the skipped hour gets no elapsed time."""
+    out: list[datetime] = []
+    for value, instant in zip(values, local_to_utc(values, zone), strict=True):
+        if wall(instant, zone) != value:     # nonexistent: find the switch between the two readings
+            earlier = value.replace(tzinfo=zone, fold=1).astimezone(UTC)
+            found = transitions(zone, int(earlier.timestamp()), int(instant.timestamp()))
+            if found:
+                instant = datetime.fromtimestamp(found[0][0], UTC)
+        out.append(max(instant, out[-1]) if out else instant)
+    return out
+
+
+def place_sleep(start: datetime, segments: list[tuple[datetime, int]], end: datetime,
+                zone: ZoneInfo) -> tuple[datetime, list[tuple[datetime, datetime]], datetime]:
+    """A session's naive start, `levels.data` segments (wall time, seconds) and end → UTC start, one
+    (started_at, ended_at) per segment and end, all on the elapsed clock.
+
+    Segments whose `seconds` are elapsed time line up from the start (`place_segments`): end = start +
+    seconds. Otherwise Fitbit wrote the night on the wall clock (across a DST switch the seconds then sum to
+    the clock span — 287 min for a 227-min spring night, 480 for a 540-min autumn one): each segment is
+    placed by its own wall time and, where it is wall-contiguous with the next one (start + seconds = the
+    next start on the clock), ends where that one begins, so the segments tile the session's real time."""
+    start_at, placed, end_at = place_segments(start, segments, end, zone)
+    if all(placed[i] + timedelta(seconds=segments[i][1]) == placed[i + 1] for i in range(len(placed) - 1)):
+        return start_at, [(at, at + timedelta(seconds=s)) for at, (_, s) in zip(placed, segments, strict=True)], end_at
+    seq = _wall_sequence_to_utc([start, *(n for n, _ in segments), end], zone)
+    start_at, placed, end_at = seq[0], seq[1:-1], max(seq[-1], seq[0])
+    spans = []
+    for i, (naive, seconds) in enumerate(segments):
+        next_naive, next_at = (segments[i + 1][0], placed[i + 1]) if i + 1 < len(segments) else (end, end_at)
+        began = placed[i]
+        if naive + timedelta(seconds=seconds) == next_naive:
+            ended = next_at
+        else:
+            ended = min(began + timedelta(seconds=seconds), max(next_at, began))
+        spans.append((began, max(ended, began)))
+    return start_at, spans, end_at
+
+
 def parse_sleep(data: bytes, name: str, zone: ZoneInfo) -> Parsed:
     """`sleep-D.json` (≈30-day chunk): sessions in `rows`, their level segments in `extra`.
 
     Times are naive local, converted with the person's zone (module doc of timezones): `levels.data`
-    segments by elapsed time from the session start (`place_segments`), `levels.shortData` (short wakes)
-    by the fold rule as one sequence led by the session start. Segment end = start + seconds.
+    segments by `place_sleep` (elapsed time from the session start, else — a night written on the wall
+    clock — by their wall times, tiling the session), `levels.shortData` (short wakes) by the fold rule as
+    one sequence led by the session start, ending at start + seconds. A session over 24 hours is rejected.
     De-duplication by logId across chunk files is the importer's (it sees every file).
     """
     out = Parsed()
@@ -552,26 +603,31 @@ def parse_sleep(data: bytes, name: str, zone: ZoneInfo) -> Parsed:
                 good.append((j, at, level, seconds))
             segments[kind] = good
         if start.tzinfo is None:
-            start_at, data_at, end_at = place_segments(
-                start, [(s[1], s[3]) for s in segments["data"]], end, zone)
+            start_at, data_spans, end_at = place_sleep(start, [(s[1], s[3]) for s in segments["data"]], end, zone)
             short_at = local_to_utc([start, *(s[1] for s in segments["short"])], zone)[1:]
         else:
             start_at, end_at = start.astimezone(UTC), end.astimezone(UTC)
-            data_at = [s[1].astimezone(UTC) for s in segments["data"]]
+            data_spans = [(s[1].astimezone(UTC), s[1].astimezone(UTC) + timedelta(seconds=s[3]))
+                          for s in segments["data"]]
             short_at = [s[1].astimezone(UTC) for s in segments["short"]]
+        spans = {"data": data_spans, "short": [(at, at + timedelta(seconds=s[3]))
+                                               for at, s in zip(short_at, segments["short"], strict=True)]}
         if end_at < start_at:
             out.rejected.append(Rejected(locator, "endTime before startTime", _raw(record)))
+            continue
+        if end_at - start_at > timedelta(hours=24):
+            out.rejected.append(Rejected(locator, "session longer than 24 hours", _raw(record)))
             continue
         out.rows.append({"log_id": log_id, "date_of_sleep": day, "start_local": start.replace(tzinfo=None),
                          "end_local": end.replace(tzinfo=None), "start_at": start_at, "end_at": end_at,
                          "sleep_type": sleep_type, "log_type": record.get("logType"), "is_main_sleep": main,
                          **ints, "record": record})
-        for kind, instants in (("data", data_at), ("short", short_at)):
-            for seq_no, ((_, at, level, seconds), at_utc) in enumerate(zip(segments[kind], instants, strict=True)):
+        for kind in ("data", "short"):
+            for seq_no, ((_, at, level, seconds), (began, ended)) in enumerate(
+                    zip(segments[kind], spans[kind], strict=True)):
                 out.extra.append({"log_id": log_id, "kind": kind, "seq": seq_no, "level": level,
-                                  "start_local": at.replace(tzinfo=None), "started_at": at_utc,
-                                  "ended_at": at_utc + timedelta(seconds=seconds),
-                                  "seconds": seconds})
+                                  "start_local": at.replace(tzinfo=None), "started_at": began,
+                                  "ended_at": ended, "seconds": seconds})
     return out
 
 
