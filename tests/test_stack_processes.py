@@ -277,3 +277,66 @@ def test_logs_and_files_of_started_processes_are_private(state):
     finally:
         processes.stop("t-writer", timeout=5)
     assert not processes.pid_alive(pid)
+
+
+# --- what the stack shows and serves --------------------------------------------------------------------------
+
+
+def test_status_json_prints_passwords_only_when_asked(state):
+    from tracker.cli import app
+    from typer.testing import CliRunner
+
+    # GIVEN a state folder with generated secrets
+    secrets = settings.Secrets.load_or_create()
+    passwords = [secrets.loader_password, secrets.analyst_password, secrets.postgres_password]
+    # WHEN status --json is printed
+    shown = CliRunner().invoke(app, ["status", "--json"])
+    assert shown.exit_code == 0, shown.output
+    info = json.loads(shown.output)
+    # THEN no password is in it; the DSNs name role, host, port and database, and where the secrets are
+    assert not [pw for pw in passwords if pw in shown.output]
+    assert info["warehouse_dsn"] == f"postgresql://{settings.LOADER_ROLE}@{settings.HOST}:" \
+                                    f"{settings.port('postgres')}/{settings.WAREHOUSE_DB}"
+    assert info["secrets_file"] == str(state / "secrets.json")
+    # AND --show-secrets puts them in
+    revealed = json.loads(CliRunner().invoke(app, ["status", "--json", "--show-secrets"]).output)
+    assert revealed["warehouse_dsn"] == settings.warehouse_dsn()
+    assert secrets.analyst_password in revealed["analyst_dsn"]
+
+
+def test_dbt_docs_need_the_stack_login(tmp_path):
+    import threading
+
+    import requests
+    from tracker.stack.docs_server import make_server
+
+    # GIVEN the docs server on a generated docs site
+    (tmp_path / "index.html").write_text("<title>dbt Docs</title>")
+    server = make_server(settings.HOST, 0, tmp_path, "s3cret-generated")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://{settings.HOST}:{server.server_address[1]}/"
+    try:
+        # WHEN it is asked anonymously, with a wrong password or another user, THEN it refuses (401)
+        anonymous = requests.get(url, timeout=5)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+        assert "dbt Docs" not in anonymous.text
+        assert requests.get(url, auth=(settings.AIRFLOW_USER, "admin"), timeout=5).status_code == 401
+        assert requests.get(url, auth=("admin", "s3cret-generated"), timeout=5).status_code == 401
+        assert requests.head(url, timeout=5).status_code == 401
+        # AND with the stack's login it serves the site
+        ok = requests.get(url, auth=(settings.AIRFLOW_USER, "s3cret-generated"), timeout=5)
+        assert ok.status_code == 200 and "dbt Docs" in ok.text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_airflow_writes_private_logs():
+    from tracker.stack.env import stack_env
+
+    # GIVEN the environment every Airflow component of the stack runs with (umask 077 besides)
+    env = stack_env(demo=True)
+    # THEN new task-log folders and files are the owner's only (Airflow's defaults: 0o775 / 0o664)
+    assert int(env["AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS"], 8) == 0o700
+    assert int(env["AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS"], 8) == 0o600

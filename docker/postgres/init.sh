@@ -58,6 +58,13 @@ CREATE DATABASE :"metabase_db" OWNER :"metabase_role";
 REVOKE ALL ON DATABASE :"warehouse_db" FROM PUBLIC;
 REVOKE ALL ON DATABASE :"airflow_db" FROM PUBLIC;
 REVOKE ALL ON DATABASE :"metabase_db" FROM PUBLIC;
+-- nobody but the superuser connects to the maintenance databases (the analyst: the warehouse only)
+REVOKE ALL ON DATABASE postgres FROM PUBLIC;
+REVOKE ALL ON DATABASE template1 FROM PUBLIC;
+-- no load or Airflow statement waits for a lock forever (loads queue on per-table advisory locks)
+ALTER ROLE :"loader_role" SET lock_timeout = '15min';
+ALTER ROLE :"airflow_role" SET lock_timeout = '5min';
+ALTER ROLE :"analyst_role" SET idle_in_transaction_session_timeout = '5min';
 -- tracker_loader may create further schemas (for example dbt's test-failure audit schema).
 GRANT CONNECT, CREATE, TEMPORARY ON DATABASE :"warehouse_db" TO :"loader_role";
 GRANT CONNECT ON DATABASE :"warehouse_db" TO :"analyst_role";
@@ -66,6 +73,14 @@ GRANT CONNECT ON DATABASE :"warehouse_db" TO :"analyst_role";
 \connect :"warehouse_db"
 
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
+
+-- advisory locks are the loader's: an analyst holding one would stall every load of that table
+SELECT format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', p.oid::regprocedure)
+FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname ~ '^pg_(try_)?advisory_'
+\gexec
+SELECT format('GRANT EXECUTE ON FUNCTION %s TO %I', p.oid::regprocedure, :'loader_role')
+FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname ~ '^pg_(try_)?advisory_'
+\gexec
 CREATE SCHEMA raw AUTHORIZATION :"loader_role";
 CREATE SCHEMA silver AUTHORIZATION :"loader_role";
 CREATE SCHEMA gold AUTHORIZATION :"loader_role";

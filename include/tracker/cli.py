@@ -72,11 +72,13 @@ def down() -> None:
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+           show_secrets: bool = typer.Option(False, "--show-secrets",
+                                             help="Put the passwords into the DSNs (else: see secrets.json).")) -> None:
     """Where everything is, and which services run."""
     from tracker.stack import local
 
-    info = local.status()
+    info = local.status(show_secrets=show_secrets)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -148,7 +150,7 @@ def _print_where() -> None:
         f"  Warehouse    {s.warehouse_dsn(password='***')}  (loader_password in secrets.json)\n"
         f"  Analyst      {s.warehouse_dsn(s.ANALYST_ROLE, password='***')}  (analyst_password; read-only, "
         "gold only: use it for Metabase)\n"
-        f"  dbt docs     {s.docs_url()}\n"
+        f"  dbt docs     {s.docs_url()}  (same login as Airflow)\n"
         f"  S3 (moto)    {s.s3_endpoint()}  bucket {s.BUCKET}\n"
         f"  Kafka        {s.kafka_bootstrap()}\n"
         f"  Demo APIs    {s.demo_url()}\n"

@@ -59,11 +59,21 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
         s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint(), region_name="us-east-1",
                           aws_access_key_id=secrets.s3_access_key, aws_secret_access_key=secrets.s3_secret_key)
         assert settings.BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-        assert "dbt Docs" in requests.get(settings.docs_url(), timeout=10).text
-        # AND `status --json` names where everything is
-        status = json.loads(tracker("status", "--json").stdout)
+        # (the docs site only with the stack's login)
+        assert requests.get(settings.docs_url(), timeout=10).status_code == 401
+        docs = requests.get(settings.docs_url(), auth=(settings.AIRFLOW_USER, password), timeout=10)
+        assert docs.status_code == 200 and "dbt Docs" in docs.text
+        # AND `status --json` names where everything is, without passwords
+        printed = tracker("status", "--json").stdout
+        status = json.loads(printed)
         for key in ("warehouse_dsn", "airflow_url", "s3_endpoint", "kafka_bootstrap"):
             assert status[key], key
+        assert secrets.loader_password not in printed and secrets.analyst_password not in printed
+        # AND the stack's and Airflow's log files and folders are the owner's only
+        logs = [settings.state_dir() / "logs", settings.state_dir() / "airflow" / "logs"]
+        shared = [f"{oct(path.stat().st_mode & 0o777)} {path}" for folder in logs
+                  for path in [folder, *folder.rglob("*")] if path.stat().st_mode & 0o077]
+        assert not shared, shared
     finally:
         # WHEN the stack goes down — every service but the session's PostgreSQL, which later tests share
         # (`tracker down` stops it too, with a fast shutdown; restarting it under Airflow's in-process pool

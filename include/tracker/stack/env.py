@@ -98,6 +98,9 @@ def stack_env(*, demo: bool = True) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.jwt_secret,
         "AIRFLOW__API__SECRET_KEY": secrets.jwt_secret[:32],
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(state / "airflow" / "logs"),
+        # logs are the stack user's only (Airflow's defaults are group-writable 0o775 / 0o664)
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(state / "dbt" / "target"),

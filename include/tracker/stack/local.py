@@ -125,7 +125,7 @@ def start_airflow(demo: bool) -> None:
     passwords.chmod(0o600)
     if not any(p.running_pid(n) for n in AIRFLOW_COMPONENTS):
         subprocess.run([_bin("airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
-                       capture_output=True)
+                       capture_output=True, umask=p.CHILD_UMASK)
     for name, args in AIRFLOW_COMPONENTS.items():
         p.start(name, [_bin("airflow"), *args], env=env)
     p.wait_for(lambda: _http_ok(f"{s.airflow_url()}/api/v2/monitor/health"), "Airflow API server", 120,
@@ -135,7 +135,7 @@ def start_airflow(demo: bool) -> None:
 def dbt(*args: str, demo: bool = True, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, **stack_env(demo=demo)}
     return subprocess.run([env["DBT_EXECUTABLE"], *args, "--project-dir", env["DBT_PROJECT_DIR"]],
-                          env=env, check=check, capture_output=True, text=True)
+                          env=env, check=check, capture_output=True, text=True, umask=p.CHILD_UMASK)
 
 
 def publish_manifest(demo: bool = True) -> Path:
@@ -155,8 +155,9 @@ def start_docs(demo: bool) -> None:
     """Generate the dbt docs site and serve it (the API server links to it)."""
     dbt("docs", "generate", demo=demo)
     target = stack_env(demo=demo)["DBT_TARGET_PATH"]
-    p.start("docs", [sys.executable, "-m", "http.server", "--bind", s.HOST, "--directory", target,
-                     str(s.port("docs"))])
+    # behind the stack's login (user `tracker`, the Airflow admin password): anonymous requests get 401
+    p.start("docs", [sys.executable, "-m", "tracker.stack.docs_server", "--bind", s.HOST, "--directory", target,
+                     "--port", str(s.port("docs"))])
     p.wait_for(lambda: p.port_open(s.port("docs")), "dbt docs server", 10, "docs")
 
 
@@ -180,16 +181,25 @@ def down() -> list[str]:
     return stopped
 
 
-def status() -> dict:
+def status(show_secrets: bool = False) -> dict:
+    """Where everything is; the DSNs carry their passwords only with show_secrets (else see secrets.json)."""
     secrets_file = s.state_dir() / "secrets.json"
+
+    def dsn(role: str) -> str | None:
+        if not secrets_file.exists():
+            return None
+        return s.warehouse_dsn(role) if show_secrets else s.warehouse_dsn(role, password="").replace(":@", "@")
+
     return {
         "services": {name: p.running_pid(name) for name in SERVICES},
-        "warehouse_dsn": s.warehouse_dsn() if secrets_file.exists() else None,
-        "analyst_dsn": s.warehouse_dsn(s.ANALYST_ROLE) if secrets_file.exists() else None,
+        "warehouse_dsn": dsn(s.LOADER_ROLE),
+        "analyst_dsn": dsn(s.ANALYST_ROLE),
+        "secrets_file": str(secrets_file),
         "airflow_url": s.airflow_url(),
         "airflow_user": s.AIRFLOW_USER,
         "airflow_password_file": str(secrets_file),
         "dbt_docs_url": s.docs_url(),
+        "dbt_docs_user": s.AIRFLOW_USER,
         "s3_endpoint": s.s3_endpoint(),
         "s3_bucket": s.BUCKET,
         "kafka_bootstrap": s.kafka_bootstrap(),
