@@ -135,3 +135,24 @@ def test_two_concurrent_backfills_of_the_same_windows(pg, hourly, fault):
     fault.record(f"{n} rows, {distinct} distinct, errors {errors}", before=len(answer), after=distinct,
                  lost=len(answer) - distinct)
     assert not errors and n == distinct == len(answer)
+
+
+@pytest.mark.fault("a bad record without a time, in overlapping re-pulls", "quarantined once, not once per run")
+def test_quarantine_rows_without_a_time_do_not_pile_up(warehouse, fault):
+    from tracker.warehouse import quarantine
+    from tracker.warehouse.quarantine import Rejected
+
+    person = "q_overlap"
+    warehouse.execute("delete from raw.quarantine where person_id = %s", (person,))
+    bad = Rejected("google-health-api/sleep[3]", "a session data point has no name", '{"sleep": {}}')
+    # WHEN four daily runs, each re-pulling the 3 days before its day, meet the same bad record
+    for d in range(4):
+        start = DAY + timedelta(days=d)
+        at = Rejected(bad.locator.replace("[3]", f"[{3 - d}]"), bad.reason, bad.raw_text)  # its position moves
+        quarantine.replace(warehouse, person_id=person, source="google_health_api", entity="sleep", run_id=f"r{d}",
+                           rejected=[at], window_start=start - timedelta(days=3), window_end=start + timedelta(days=1),
+                           locator_prefix="google-health-api/sleep")
+    n = warehouse.execute("select count(*) from raw.quarantine where person_id = %s", (person,)).fetchone()[0]
+    warehouse.execute("delete from raw.quarantine where person_id = %s", (person,))
+    fault.record(f"{n} quarantine row(s)", before=1, after=n, lost=max(0, 1 - n))
+    assert n == 1

@@ -240,6 +240,18 @@ def test_the_data_type_is_inferred_from_the_union_key():
         parse_data_point({"steps": {}, "distance": {}})
 
 
+def test_a_new_object_field_beside_the_asked_for_payload_is_kept_not_rejected():
+    # GIVEN a steps point that gained an object field the API did not have before
+    raw = json.loads(text("steps.json"))["dataPoints"][0] | {"provenance": {"app": "new"}}
+    # WHEN it is parsed as the steps it was asked for
+    point = parse_data_point(raw, data_type="steps")
+    # THEN it is a steps point, and the raw record still holds the new field
+    assert point.data_type == "steps" and point.record["provenance"] == {"app": "new"}
+    # (without knowing what was asked for, the payload stays ambiguous)
+    with pytest.raises(MalformedResponseError, match="exactly one data type key"):
+        parse_data_point(raw)
+
+
 def test_a_broken_point_names_its_field(api, sleeps):
     body = json.loads(text("heart_rate_page2.json"))
     body["dataPoints"][1]["heartRate"]["beatsPerMinute"] = "52.5"

@@ -55,6 +55,11 @@ class TrackerConfig(BaseModel):
         return people
 
 
+def config_source() -> str:
+    """Where `load_config()` reads from: TRACKER_CONFIG's path, else the packaged default."""
+    return os.environ.get("TRACKER_CONFIG") or "the packaged default config, TRACKER_CONFIG unset"
+
+
 def load_config(path: str | Path | None = None) -> TrackerConfig:
     path = path or os.environ.get("TRACKER_CONFIG")
     if path:

@@ -48,10 +48,9 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     import psycopg
 
     from tracker import settings
-    from tracker.config import load_config
     from tracker.imports.consumption import FINDERS, IMPORTERS
     from tracker.sources.export_files import FormatError
-    from tracker.warehouse.people import sync_people
+    from tracker.warehouse.people import PersonConflict, register_people
     from tracker.warehouse.schema import ensure_warehouse
 
     person = _person(person_id)
@@ -67,8 +66,11 @@ def run(source: str, path: Path, person_id: str | None) -> None:
     with conn:
         ensure_warehouse(conn)
         # the person's time zone must be in raw.tracker__people for dim_person and the gold models' tests, even
-        # when no source DAG has run yet (each DAG's first task syncs it too)
-        sync_people(conn, load_config(), f"import-{source}-people")
+        # when no source DAG has run yet; a stored person is never changed by an import (the DAGs sync changes)
+        try:
+            register_people(conn, [person], f"import-{source}-people")
+        except PersonConflict as exc:
+            _fail(str(exc))
         columns = (TextColumn(f"{source}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 
 import psycopg
@@ -19,12 +20,31 @@ def is_first_run(conn: psycopg.Connection) -> bool:
     return conn.execute("select to_regclass('raw._schema_migrations') is null").fetchone()[0]
 
 
-def ensure_warehouse(conn: psycopg.Connection) -> list[str]:
-    """Apply every ddl/*.sql (each is idempotent) under an advisory lock; return the newly recorded ones.
+def _checksum(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    Files are re-applied on every call so new tables in an existing file still appear; the migrations
-    table records when each file was first applied.
+
+def _recorded(conn: psycopg.Connection) -> dict[str, str | None]:
+    """name → checksum of every applied DDL file (None: applied before checksums were recorded)."""
+    if is_first_run(conn):
+        return {}
+    has_checksum = conn.execute("select 1 from information_schema.columns where table_schema = 'raw'"
+                                " and table_name = '_schema_migrations' and column_name = 'checksum'").fetchone()
+    sql = "select name, checksum from raw._schema_migrations" if has_checksum else \
+        "select name, null from raw._schema_migrations"
+    return dict(conn.execute(sql).fetchall())
+
+
+def ensure_warehouse(conn: psycopg.Connection) -> list[str]:
+    """Apply the ddl/*.sql files that are new or changed (each is idempotent); return the newly recorded ones.
+
+    Once the schema is current this runs no DDL at all — no grants, no `alter table`, no lock — so the
+    first task of every DAG and every import never waits on (or collides with) dbt swapping a gold table
+    or a dashboard reading one. A file is re-applied when its text changes (its sha256 is recorded).
     """
+    files = [(name, text, _checksum(text)) for name, text in ddl_files()]
+    if all(_recorded(conn).get(name) == digest for name, _, digest in files):
+        return []
     first = is_first_run(conn)
     applied: list[str] = []
     with conn.transaction():
@@ -32,10 +52,14 @@ def ensure_warehouse(conn: psycopg.Connection) -> list[str]:
         if first and conn.execute("select 1 from pg_roles where rolname = %s", (s.ANALYST_ROLE,)).fetchone() \
                 is None:
             raise RuntimeError(f"role {s.ANALYST_ROLE!r} is missing: run `tracker up` (or the compose init)")
-        for name, text in ddl_files():
+        recorded = _recorded(conn)  # again, under the lock: another process may have just applied them
+        for name, text, digest in files:
+            if recorded.get(name) == digest:
+                continue
             conn.execute(text)
-            row = conn.execute("insert into raw._schema_migrations (name) values (%s) "
-                               "on conflict do nothing returning name", (name,)).fetchone()
-            if row:
+            row = conn.execute("insert into raw._schema_migrations (name, checksum) values (%s, %s) "
+                               "on conflict (name) do update set checksum = excluded.checksum "
+                               "returning (xmax = 0) as inserted", (name, digest)).fetchone()
+            if row[0]:
                 applied.append(name)
     return applied

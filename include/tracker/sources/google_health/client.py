@@ -202,7 +202,7 @@ class GoogleHealthClient:
                          page_size: int | None = None) -> Iterator[DataPoint]:
         """Every point of `data_type` in [start, end), validated, in the API's order (newest first)."""
         for i, raw in enumerate(self.list_raw_data_points(data_type, start, end, page_size=page_size)):
-            yield parse_data_point(raw, where=f"{data_type} dataPoints[{i}]")
+            yield parse_data_point(raw, where=f"{data_type} dataPoints[{i}]", data_type=data_type)
 
     def list_raw_data_points(self, data_type: str, start: Bound, end: Bound, *,
                              page_size: int | None = None) -> Iterator[dict[str, Any]]:
@@ -211,10 +211,7 @@ class GoogleHealthClient:
         params = {"filter": expression, "pageSize": page_size_for(data_type, page_size)}
         url = f"{self.base_url}/v4/users/me/dataTypes/{data_type}/dataPoints"
         for page in self._pages("GET", url, params=params):
-            points = page.get("dataPoints") or []
-            if not isinstance(points, list):
-                raise MalformedResponseError("dataPoints", "expected a list", source=SOURCE)
-            yield from (p for p in points if keep is None or keep(p))
+            yield from (p for p in _items(page, "dataPoints") if keep is None or keep(p))
 
     # ---------------------------------------------------------------------------------------- rollups
     def roll_up(self, data_type: str, start: datetime, end: datetime, window: timedelta = timedelta(hours=1), *,
@@ -313,6 +310,11 @@ def _ymd(day: date) -> dict[str, int]:
 
 
 def _items(page: dict[str, Any], key: str) -> list[Any]:
+    """A page's items. A page may be `{}` (the last one) or carry only `nextPageToken`; a page with other
+    fields but without `key` is a changed format, not "no data": it fails instead of loading nothing."""
+    if key not in page and set(page) - {"nextPageToken"}:
+        raise MalformedResponseError(key, f"missing from a page with fields {sorted(page)[:5]}: has the API's format "
+                                     "changed?", source=SOURCE)
     items = page.get(key) or []
     if not isinstance(items, list):
         raise MalformedResponseError(key, "expected a list", source=SOURCE)

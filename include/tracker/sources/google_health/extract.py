@@ -105,7 +105,7 @@ class _Extract:
                rejected: list[Rejected]) -> Iterator[DataPoint]:
         for i, raw in enumerate(self.client.list_raw_data_points(data_type, start, end)):
             try:
-                yield parse_data_point(raw, where=f"{data_type}[{i}]")
+                yield parse_data_point(raw, where=f"{data_type}[{i}]", data_type=data_type)
             except MalformedResponseError as exc:
                 rejected.append(self.rejected(data_type, i, str(exc), raw))
 
@@ -126,6 +126,7 @@ class _Extract:
     def finish(self, data_type: str, table: RawTable, rows: Iterable[tuple], rejected: list[Rejected],
                window: Window, *, replace: bool = False) -> None:
         stats = self.summary.types.setdefault(data_type, TypeLoad())
+        rows = list(rows)  # every page read (and retried) before the transaction takes any lock
         with self.conn.transaction():
             loader = replace_window if replace else load
             stats.add(loader(self.conn, table, rows, run_id=self.run_id, window=window))
@@ -134,6 +135,10 @@ class _Extract:
                 rejected=rejected, window_start=self.window.start, window_end=self.window.end,
                 locator_prefix=file_of(data_type))
         log.info("google health %s %s %s: %s", self.person.id, data_type, self.window, vars(stats))
+        if stats.kept:
+            log.warning("google health %s %s: the answer had nothing for some days of %s; kept the %d rows the "
+                        "warehouse holds for them (an empty answer never deletes)", self.person.id, data_type,
+                        self.window, stats.kept)
 
     def row(self, table: RawTable, data_type: str, values: dict[str, Any]) -> tuple:
         return tables.row_tuple(table, values, self.base(data_type))

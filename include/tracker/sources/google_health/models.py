@@ -355,12 +355,21 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def parse_data_point(raw: Any, *, where: str = "dataPoints[]") -> DataPoint:
-    """Validate one DataPoint object; any problem becomes a MalformedResponseError naming the field."""
+def parse_data_point(raw: Any, *, where: str = "dataPoints[]", data_type: str | None = None) -> DataPoint:
+    """Validate one DataPoint object; any problem becomes a MalformedResponseError naming the field.
+
+    With `data_type` (the type that was asked for), its payload key is the point's payload and any other
+    object field beside it is an unknown field: kept in `record`, never a reason to reject the point.
+    """
     if not isinstance(raw, dict):
         raise MalformedResponseError(where, f"expected an object, got {type(raw).__name__}", source=SOURCE)
+    payload = to_camel(data_type.replace("-", "_")) if data_type else None
+    validated = raw
+    if payload in raw:
+        validated = {k: v for k, v in raw.items()
+                     if k == payload or k in ENVELOPE_KEYS or not isinstance(v, dict)}
     try:
-        point = DataPoint.model_validate(raw)
+        point = DataPoint.model_validate(validated)
     except ValidationError as exc:
         err = exc.errors()[0]
         path = _field_path(tuple(err["loc"]))

@@ -7,6 +7,8 @@ create table if not exists raw._schema_migrations (
     name text primary key,
     applied_at timestamptz not null default now()
 );
+-- sha256 of the file's text when it was last applied: a file is re-applied only when it changes
+alter table raw._schema_migrations add column if not exists checksum text;
 
 -- Records that failed validation: never dropped silently, never crashing the whole load.
 create table if not exists raw.quarantine (
