@@ -9,6 +9,10 @@ from typing import Any
 import requests
 
 
+class RunConflict(RuntimeError):
+    """A DAG already has a run at the logical date asked for, for another interval."""
+
+
 class AirflowApi:
     def __init__(self, base_url: str, username: str, password: str, timeout: float = 30) -> None:
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
@@ -37,29 +41,42 @@ class AirflowApi:
     def unpause(self, dag_id: str, paused: bool = False) -> None:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, start: datetime, end: datetime, run_id: str | None = None) -> str:
+    def trigger(self, dag_id: str, start: datetime, end: datetime, run_id: str | None = None, *,
+                replace_prefix: str | None = None) -> str:
         """Run dag_id for the data interval [start, end); the same interval again re-runs (clears) that run.
 
         Airflow keeps a given interval only when a logical date is set too; `end` is used, since a scheduled
-        run of a daily DAG never has the logical date of a multi-day interval's end on the same day.
+        run of a daily DAG never has the logical date of a multi-day interval's end on the same day. A run at
+        that logical date for another interval is deleted and replaced when its id starts with
+        `replace_prefix` (the demo's own runs: deleting a run removes Airflow's record of it, never warehouse
+        rows); any other such run raises `RunConflict` saying what to do.
         """
         body = {"logical_date": end.isoformat(), "data_interval_start": start.isoformat(),
                 "data_interval_end": end.isoformat(), "note": "triggered by tracker demo"}
         if run_id:
             body["dag_run_id"] = run_id
-        response = self.session.post(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns", json=body,
-                                     timeout=self.timeout)
-        if response.status_code != 409:
-            if not response.ok:
-                raise RuntimeError(f"Airflow trigger {dag_id}: HTTP {response.status_code} {response.text[:300]}")
-            return response.json()["dag_run_id"]
-        same = self._call("GET", f"/dags/{dag_id}/dagRuns", params={
-            "logical_date_gte": end.isoformat(), "logical_date_lte": end.isoformat()})["dag_runs"]
-        if not same or datetime.fromisoformat(same[0]["data_interval_start"]) != start:
-            raise RuntimeError(f"{dag_id} already has a run at logical date {end.isoformat()} for another interval")
-        existing = same[0]["dag_run_id"]
-        self._call("POST", f"/dags/{dag_id}/dagRuns/{existing}/clear", json={"dry_run": False})
-        return existing
+        for _ in range(2):
+            response = self.session.post(f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns", json=body,
+                                         timeout=self.timeout)
+            if response.status_code != 409:
+                if not response.ok:
+                    raise RuntimeError(f"Airflow trigger {dag_id}: HTTP {response.status_code} {response.text[:300]}")
+                return response.json()["dag_run_id"]
+            same = self._call("GET", f"/dags/{dag_id}/dagRuns", params={
+                "logical_date_gte": end.isoformat(), "logical_date_lte": end.isoformat()})["dag_runs"]
+            if not same:
+                break
+            existing = same[0]["dag_run_id"]
+            if datetime.fromisoformat(same[0]["data_interval_start"]) == start:
+                self._call("POST", f"/dags/{dag_id}/dagRuns/{existing}/clear", json={"dry_run": False})
+                return existing
+            if not (replace_prefix and existing.startswith(replace_prefix)):
+                raise RunConflict(
+                    f"{dag_id} already has run {existing!r} at logical date {end:%Y-%m-%d %H:%M} for the interval "
+                    f"from {same[0]['data_interval_start']}: delete that run in the Airflow UI (Browse → DAG Runs) "
+                    "or choose another window")
+            self._call("DELETE", f"/dags/{dag_id}/dagRuns/{existing}")
+        raise RunConflict(f"{dag_id}: Airflow refused a run at logical date {end.isoformat()} (HTTP 409)")
 
     def trigger_now(self, dag_id: str, note: str = "triggered by tracker demo") -> str:
         """A manual run without a logical date (for asset-scheduled DAGs such as dbt_warehouse)."""
