@@ -245,9 +245,11 @@ def test_other_state_folders_and_reused_pids_never_touch_a_users_stack_and_down_
         assert {name: running(p) for name, p in procs.items()} == {name: [x.pid for x in p]
                                                                     for name, p in procs.items()}
         assert processes.port_open(port)
-        # WHEN the user's scheduler dies on its own, orphaning its children, and the user runs `down`
-        os.kill(pids["airflow-scheduler"], 9)
-        assert wait_until(lambda: not processes.pid_alive(pids["airflow-scheduler"]))
+        # WHEN the user's scheduler and database leaders die on their own, orphaning their children, and the
+        # user runs `down`
+        for name in ("airflow-scheduler", "postgres"):
+            os.kill(pids[name], 9)
+            assert wait_until(lambda name=name: not processes.pid_alive(pids[name]))
         monkeypatch.setenv("TRACKER_STATE_DIR", str(user))
         stopped = local.down()
         # THEN everything it started is gone: the orphans and the child that left its process group too

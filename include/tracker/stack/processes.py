@@ -180,7 +180,8 @@ def stop(name: str, timeout: float = 20, sig: signal.Signals = signal.SIGTERM, s
         first = [proc for proc in found if _parent(proc) not in pids]
         for proc in first:
             _send(proc, sig)
-    _, alive = psutil.wait_procs(first, timeout=timeout)
+    # without its leader a service has lost its shutdown protocol: its orphans get a short grace only
+    _, alive = psutil.wait_procs(first, timeout=timeout if leader else min(timeout, 5))
     if not alive:  # what left the group or was orphaned and is still there: asked once more, briefly
         rest = members(record)
         for proc in rest:
