@@ -309,3 +309,42 @@ def test_youtube_finds_watch_history_in_a_takeout_folder():
     assert youtube.find_files(FIXTURES / "youtube" / "Takeout") == [YOUTUBE]
     with pytest.raises(FormatError, match="expected one watch-history.json"):
         youtube.find_files(FIXTURES / "netflix")
+
+
+# --- hostile input: resynchronising, deep nesting --------------------------------------------------------
+
+_ROW = "Ann,2024-03-0{d} 10:00:00,00:10:00,,{title},,TV,00:10:00,00:10:00,DE"
+
+
+@pytest.mark.parametrize(("lines", "loaded", "rejected_lines"), [
+    # an unterminated quote: that line alone is rejected, the next valid row is where reading resumes
+    ([_ROW.format(d=1, title='"A'), _ROW.format(d=2, title="B"), _ROW.format(d=3, title="C")], ["B", "C"], [2]),
+    # two in a row, and one on the last line
+    ([_ROW.format(d=1, title='"A'), _ROW.format(d=2, title='"B'), _ROW.format(d=3, title="C"),
+      _ROW.format(d=4, title='"D')], ["C"], [2, 3, 5]),
+    # a quoted title spanning lines is one record; a quote in an unquoted field is literal
+    ([_ROW.format(d=1, title='"A\nA2"'), _ROW.format(d=2, title='12" B')], ["A\nA2", '12" B'], []),
+    # text after a closing quote is bad CSV: rejected alone
+    ([_ROW.format(d=1, title='"A"x'), _ROW.format(d=2, title="B")], ["B"], [2]),
+])
+def test_netflix_bad_quotes_cost_only_their_own_lines(tmp_path, lines, loaded, rejected_lines):
+    path = tmp_path / "ViewingActivity.csv"
+    path.write_text(",".join(netflix.HEADER) + "\n" + "\n".join(lines) + "\n")
+    rows, rejected = split(list(netflix.parse(path)))
+    assert [r.title for r in rows] == loaded
+    assert [r.line for r in rejected] == rejected_lines
+    assert all(r.reason == "malformed CSV" and r.raw_text for r in rejected)
+
+
+def test_a_deeply_nested_element_is_skipped_in_linear_time(tmp_path):
+    import time
+
+    good = '{"ts": "2024-05-01T10:00:00Z", "ms_played": 1000, "spotify_track_uri": "x"}'
+    deep = '{"ts": "2024-05-01T11:00:00Z", "ms_played": 1, "x": ' + '[{"a":' * 300_000 + "1"  # never closed
+    path = tmp_path / "Streaming_History_Audio_2024_0.json"
+    path.write_text("[" + ",".join([good, deep, good]) + "]")
+    began = time.perf_counter()
+    items = list(spotify.parse(path))
+    assert [type(i).__name__ for i in items] == ["Play", "Rejected", "Play"]
+    assert items[1].message == "malformed JSON: nested too deeply"
+    assert time.perf_counter() - began < 20  # ≈ 3 s here; retrying every '{' inside took minutes

@@ -372,3 +372,30 @@ def test_steps_exercise_and_respiratory_files_parse_strings_units_and_reject_bad
     assert [(r["date"], r["breaths_per_minute"]) for r in rr.rows] == [(date(2026, 3, 28), 14.6)]
     assert rr.skipped == {"no respiratory rate that day": 1}
     assert [r.reason for r in rr.rejected] == ["daily_respiratory_rate=99.0 outside [4, 60]"]
+
+
+@pytest.mark.parametrize(("name", "unsafe"), [
+    ("Takeout/Fitbit/Global Export Data/heart_rate-2026-01-01.json", False),
+    ("../Fitbit/Global Export Data/heart_rate-2026-01-01.json", True),
+    ("Takeout/../../etc/passwd", True), ("/etc/passwd", True), ("C:/x.json", True), ("a\\..\\b.json", True)])
+def test_unsafe_member_names(name, unsafe):
+    from tracker.sources.fitbit_export.layout import unsafe_name
+
+    assert unsafe_name(name) is unsafe
+
+
+def test_a_corrupt_member_is_a_member_error_naming_it(tmp_path):
+    import zipfile
+
+    from tracker.sources.fitbit_export.layout import MemberError
+
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Fitbit/Global Export Data/steps-2026-01-01.json", b"[" + b'{"dateTime": 1},' * 5000 + b"{}]")
+    data = bytearray(archive.read_bytes())
+    data[200:216] = bytes(b ^ 0x5A for b in data[200:216])
+    archive.write_bytes(bytes(data))
+    layout = scan(archive)
+    with pytest.raises(MemberError, match=r"steps-2026-01-01.json: unreadable"):
+        layout.read_bytes(layout.of("steps")[0])
+    layout.close()

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -220,11 +221,54 @@ def _why(exc: BaseException) -> tuple[str, str]:
     return "malformed JSON", str(exc)[:200]
 
 
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+
+
+class _Closings:
+    """Brackets opened at or after `start` in one buffer (strings skipped), by one pass: where each closes,
+    and which never close in the buffer yet nest deeper than the decoder can go (decoding them is futile)."""
+
+    def __init__(self, buf: str, start: int) -> None:
+        self.buf, self.start, self.ends = buf, start, {}
+        stack: list[int] = []
+        openers: list[tuple[int, int]] = []   # (position, depth)
+        for m in _STRUCTURE.finditer(buf, start):
+            c = m.group()
+            if c in "{[":
+                openers.append((m.start(), len(stack)))
+                stack.append(m.start())
+            elif c in "}]" and stack:
+                self.ends[stack.pop()] = m.end()
+        limit, deepest, self.too_deep = sys.getrecursionlimit(), -1, set()
+        for pos, depth in reversed(openers):
+            deepest = max(deepest, depth)
+            if pos not in self.ends and deepest - depth >= limit:
+                self.too_deep.add(pos)
+
+    def covers(self, buf: str, j: int) -> bool:
+        return buf is self.buf and j >= self.start
+
+    def skip_to(self, buf: str, j: int) -> int | None:
+        """Where to resume after a candidate at j that cannot be an element, if known."""
+        if not self.covers(buf, j):
+            return None
+        return self.ends.get(j) or (j + 1 if j in self.too_deep else None)
+
+
+def _after_colon(buf: str, j: int, floor: int) -> bool:
+    """Whether the last non-blank character before buf[j] (after floor) is ':'."""
+    k = j - 1
+    while k > floor and buf[k] in " \t\r\n":
+        k -= 1
+    return k > floor and buf[k] == ":"
+
+
 class _Buffer:
     """A sliding window over a text stream: `buf[pos:]` is unread, `line` is the line number at `pos`."""
 
     def __init__(self, fh: TextIO) -> None:
         self.fh, self.buf, self.pos, self.line, self.eof = fh, "", 0, 1, False
+        self.closings: _Closings | None = None
 
     def more(self) -> bool:
         """Drop the consumed prefix and append the next chunk; False at end of file."""
@@ -264,17 +308,30 @@ class _Buffer:
                 size += len(kept[-1])
             self.advance(to)
 
+        closings = self.closings  # kept while the buffer is the same: one pass however many skips it serves
         i = self.pos + 1
         while True:
             j = self.buf.find("{", i)
+            if j >= 0 and _after_colon(self.buf, j, self.pos):
+                i = j + 1  # an object that is a member's value is never an array element: no need to decode it
+                continue
+            if j >= 0 and closings is not None and j in closings.too_deep and closings.covers(self.buf, j):
+                i = j + 1
+                continue
             if j >= 0:
                 try:
                     value, _ = _DECODER.raw_decode(self.buf, j)
-                except _UNDECODABLE:
+                except json.JSONDecodeError:
                     if self.eof or len(self.buf) - j >= MAX_ELEMENT:
                         i = j + 1
                         continue
                     # the candidate may just be cut by the chunk end: read on and retry it
+                except (ValueError, RecursionError):  # more text would not help
+                    # nothing nested in a deep object is an element: jump past it when it closes in the buffer
+                    if closings is None or not closings.covers(self.buf, j):
+                        closings = self.closings = _Closings(self.buf, j)
+                    i = closings.skip_to(self.buf, j) or j + 1
+                    continue
                 else:
                     if is_element(value):
                         take(j)
@@ -283,6 +340,9 @@ class _Buffer:
                     continue
             take(j if j >= 0 else len(self.buf))
             if not self.more():
+                if j >= 0:
+                    i = self.pos  # at the end now: the candidate is retried as complete, and the rest scanned
+                    continue
                 take(len(self.buf))
                 return "".join(kept).rstrip(), True
             i = self.pos

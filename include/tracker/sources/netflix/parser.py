@@ -178,40 +178,56 @@ def _is_viewing(text: str) -> bool:
 
 
 def records(fh) -> Iterator[tuple[int, str, list[str] | csv.Error | None]]:
-    """(first line, text, fields) per CSV record of a text stream, header included; fields is a csv.Error
-    for a line that is not valid CSV, and None for an unterminated quote — those lines are given back
-    alone, and reading resumes at the next line that is a valid viewing row by itself (a quoted field may
-    still span lines: it is joined until its quote closes)."""
-    pending: list[str] = []
-    start = 0
-    for number, line in enumerate(fh, 1):
+    """(first line, text, fields) per CSV record of a text stream, header included.
+
+    A quoted field may span lines: they are joined until its quote closes. When it never does — the next
+    line is a valid viewing row by itself, the joined text is bad CSV, the file ends, or MAX_RECORD_LINES
+    pass — the record's first line alone is given back with fields None (an unterminated quote) and reading
+    resumes at the line after it. A line that is bad CSV by itself comes back with its csv.Error."""
+    numbered = enumerate(fh, 1)
+    again: list[tuple[int, str]] = []     # lines to read once more, last first
+    pending: list[tuple[int, str]] = []
+
+    def give_up() -> tuple[int, str, None]:
+        """The first pending line is rejected; the lines joined after it are read again."""
+        first, *rest = pending
+        again.extend(reversed(rest))
+        pending.clear()
+        return first[0], first[1], None
+
+    while True:
+        item = again.pop() if again else next(numbered, None)
+        if item is None:
+            if not pending:
+                return
+            yield give_up()
+            continue
+        number, line = item
         if pending:
             if _is_viewing(line) or len(pending) >= MAX_RECORD_LINES:
-                yield start, "".join(pending), None
-                pending = []
-            else:
-                pending.append(line)
-                try:
-                    row = _one_record("".join(pending))
-                except csv.Error as exc:
-                    yield start, "".join(pending), exc
-                    pending = []
-                    continue
-                if row is not None:
-                    yield start, "".join(pending), row
-                    pending = []
+                again.append(item)
+                yield give_up()
                 continue
+            pending.append(item)
+            text = "".join(t for _, t in pending)
+            try:
+                row = _one_record(text)
+            except csv.Error:
+                yield give_up()
+                continue
+            if row is not None:
+                yield pending[0][0], text, row
+                pending.clear()
+            continue
         try:
             row = _one_record(line)
         except csv.Error as exc:
             yield number, line, exc
             continue
         if row is None:
-            start, pending = number, [line]
+            pending.append(item)
         else:
             yield number, line, row
-    if pending:
-        yield start, "".join(pending), None
 
 
 def parse(path: Path, on_bytes: OnBytes | None = None) -> Iterator[Viewing | Rejected]:
