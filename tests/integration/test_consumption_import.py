@@ -249,3 +249,15 @@ def test_staging_models_build_on_imported_data(warehouse, person):
         "select sum(music_minutes), sum(netflix_minutes), count(*), count(*) - count(distinct local_date) "
         "from gold.fct_consumption_daily where person_id = %s", (person.id,)).fetchone()
     assert music > 0 and netflix > 0 and n_days > 0 and dupes == 0
+
+
+def test_quarantine_rows_keyed_by_an_absolute_path_are_superseded(warehouse, person, tmp_path):
+    # GIVEN a watch history imported, and its quarantine row as an older version keyed it (absolute path)
+    path = tmp_path / "watch-history.json"
+    shutil.copy(YOUTUBE_JSON, path)
+    import_youtube(warehouse, path, person)
+    warehouse.execute("update raw.quarantine set locator = %s || ':' || split_part(locator, ':', 2) "
+                      "where person_id = %s", (str(path), person.id))
+    # WHEN it is imported again THEN the one row is keyed by the file's name, not kept twice
+    import_youtube(warehouse, path, person)
+    assert quarantined(warehouse, person.id, "youtube") == [("watch-history.json:50#5", "bad time: 'yesterday'")]

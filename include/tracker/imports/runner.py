@@ -6,7 +6,8 @@ whole import: a key repeated across files, or far apart in one file, resolves th
 re-import (separate batches would flip such a row back and forth and touch `_loaded_at`). The price: the
 load's transaction and per-table advisory lock last as long as the parse. Rejects are spooled to a temporary file and
 replace a file's rows in `raw.quarantine` only when they differ from what is stored (so an identical
-re-import leaves the quarantine's ids and `_loaded_at` alone too).
+re-import leaves the quarantine's ids and `_loaded_at` alone too). Files are named by their name alone (in
+`source_file` and the quarantine's locators), so moving the export folder and importing it again changes nothing.
 """
 
 from __future__ import annotations
