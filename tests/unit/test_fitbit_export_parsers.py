@@ -399,3 +399,20 @@ def test_a_corrupt_member_is_a_member_error_naming_it(tmp_path):
     with pytest.raises(MemberError, match=r"steps-2026-01-01.json: unreadable"):
         layout.read_bytes(layout.of("steps")[0])
     layout.close()
+
+
+def test_only_members_that_are_read_are_held_to_the_size_cap(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "x.zip"
+    steps = b'[{"dateTime": "03/28/26 08:00:00", "value": "10"}]'
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Fitbit/Global Export Data/steps-2026-03-28.json", steps)
+        z.writestr("Fitbit/Media/blob.bin", b"\0" * (32 << 20))   # never read: not refused
+    layout = scan(archive)
+    assert layout.unrecognised == ["Fitbit/Media/blob.bin"]
+    layout.close()
+    with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Fitbit/Global Export Data/steps-2026-03-29.json", b" " * (32 << 20))
+    with pytest.raises(LayoutError, match=r"steps-2026-03-29.json' inflates .* zip bomb"):
+        scan(archive)

@@ -81,9 +81,13 @@ def unsafe_name(name: str) -> bool:
         (len(name) > 1 and name[1] == ":")
 
 
-def _check_member(info: zipfile.ZipInfo) -> None:
+def _check_name(info: zipfile.ZipInfo) -> None:
     if unsafe_name(info.filename):
         raise LayoutError(f"refusing the zip: member {info.filename!r} has an unsafe name (absolute or '..')")
+
+
+def _check_size(info: zipfile.ZipInfo) -> None:
+    """For the members that will be read (the others never are, whatever their size)."""
     if info.file_size > MAX_MEMBER_BYTES:
         raise LayoutError(f"refusing the zip: member {info.filename!r} inflates to {info.file_size:,} bytes "
                           f"(more than {MAX_MEMBER_BYTES:,})")
@@ -242,13 +246,14 @@ def scan(path: str | Path) -> ExportLayout:
             archive = zipfile.ZipFile(source)
             members = [i for i in archive.infolist() if not i.is_dir()]
             for info in members:
-                _check_member(info)
+                _check_name(info)
         except (zipfile.BadZipFile, LayoutError) as exc:
             if archive is not None:
                 archive.close()
             raise LayoutError(str(exc) if isinstance(exc, LayoutError) else f"{source}: not a readable zip "
                               f"({exc})") from None
         entries = ((i.filename, i.file_size, i.CRC) for i in members)
+        infos = {i.filename: i for i in members}
     else:
         entries = _walk_folder(source, links)
     layout = ExportLayout(source=source, is_zip=archive is not None, roots=[], links=links, _zip=archive)
@@ -257,6 +262,12 @@ def scan(path: str | Path) -> ExportLayout:
         if PurePosixPath(rel).name in _JUNK or "__MACOSX" in PurePosixPath(rel).parts:
             continue
         kind, day = classify(rel)
+        if archive is not None and kind not in {"google_data", "unrecognised"}:
+            try:
+                _check_size(infos[rel])
+            except LayoutError:
+                layout.close()
+                raise
         if kind == "google_heart_rate" and day is not None:
             layout.google_heart_rate[day] = ExportFile(rel, kind, day, size, crc)
             layout.ignored_google_data += 1
