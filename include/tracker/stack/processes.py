@@ -131,7 +131,10 @@ def members(record: Record) -> list[psutil.Process]:
                 continue
             try:
                 if proc.environ().get(TAG_VAR) == record.tag and proc.status() != psutil.STATUS_ZOMBIE:
-                    found[proc.pid] = proc
+                    # and its children: a process that rewrites its title (PostgreSQL backends, setproctitle)
+                    # loses its readable environment
+                    for each in (proc, *proc.children(recursive=True)):
+                        found.setdefault(each.pid, each)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
     return list(found.values())
