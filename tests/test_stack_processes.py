@@ -342,3 +342,17 @@ def test_airflow_writes_private_logs():
     # THEN new task-log folders and files are the owner's only (Airflow's defaults: 0o775 / 0o664)
     assert int(env["AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS"], 8) == 0o700
     assert int(env["AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS"], 8) == 0o600
+
+
+def test_secrets_of_an_older_version_gain_the_superuser_password_and_keep_the_rest(tmp_path):
+    # GIVEN a secrets file written before the cluster had a superuser password
+    first = asdict(settings.Secrets.load_or_create(tmp_path))
+    old = {k: v for k, v in first.items() if k != "postgres_password"}
+    (tmp_path / "secrets.json").write_text(json.dumps(old))
+    # WHEN it is loaded
+    loaded = asdict(settings.Secrets.load_or_create(tmp_path))
+    # THEN every stored value is kept, a fresh superuser password is added and saved, still private
+    assert {k: loaded[k] for k in old} == old
+    assert len(loaded["postgres_password"]) >= 24 and loaded["postgres_password"] not in old.values()
+    assert json.loads((tmp_path / "secrets.json").read_text()) == loaded
+    assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
