@@ -190,3 +190,87 @@ def test_sleep_across_dst_switches_in_wall_clock_export_stays_on_one_clock(wareh
             want["in_bed"], want["asleep"], want["awake"], want["light"], want["deep"], want["rem"],
             want["wake"]), day
         assert efficiency == round(100 * want["asleep"] / want["in_bed"], 1)
+
+
+# ------------------------------------------------------------------ int_heart_rate__minutely change detection
+HR_PEOPLE = ("hr_early", "hr_late", "hr_shrink")
+HR_DAY = datetime(2026, 6, 10, tzinfo=UTC)
+
+
+@pytest.fixture()
+def hr_people(warehouse):
+    """Three people of their own (Europe/Berlin); their raw, change-log and silver rows are removed after."""
+    from tracker.config import Person, TrackerConfig
+    from tracker.warehouse.people import sync_people
+
+    def clean():
+        for table in ("raw.fitbit__heart_rate", "raw.tracker__people", "silver.int_heart_rate__minutely"):
+            if warehouse.execute("select to_regclass(%s)", (table,)).fetchone()[0]:
+                warehouse.execute(f"delete from {table} where person_id = any(%s)", (list(HR_PEOPLE),))  # noqa: S608
+        if warehouse.execute("select to_regclass('raw.fitbit__heart_rate_changes')").fetchone()[0]:
+            warehouse.execute("delete from raw.fitbit__heart_rate_changes where person_id = any(%s)",
+                              (list(HR_PEOPLE),))
+
+    clean()
+    sync_people(warehouse, TrackerConfig(people=[Person(id=p, timezone="Europe/Berlin") for p in HR_PEOPLE]),
+                "test-hr-people")
+    yield HR_PEOPLE
+    clean()
+
+
+def replace_hr(conn, person: str, minutes: int, start: datetime = HR_DAY, day_end: datetime | None = None):
+    """The API's heart-rate load: the window [start, start + 1 day) replaced by 2 samples a minute."""
+    from tracker.sources.fitbit_export import tables
+    from tracker.warehouse.loader import Window, replace_window
+
+    rows = [(person, start + timedelta(seconds=30 * i), 60 + i % 20, None, "google_health_api", "api")
+            for i in range(2 * minutes)]
+    window = Window(start, day_end or start + timedelta(days=1),
+                    scope={"person_id": person, "source": "google_health_api"})
+    return replace_window(conn, tables.HEART_RATE, rows, run_id=f"test-{person}", window=window)
+
+
+def silver_minutes(warehouse, person: str) -> int:
+    return warehouse.execute("select count(*) from silver.int_heart_rate__minutely where person_id = %s",
+                             (person,)).fetchone()[0]
+
+
+def run_minutely(*extra: str):
+    from tracker.stack.local import dbt
+
+    result = dbt("run", "--select", "+int_heart_rate__minutely", *extra, check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_minutely_picks_up_a_load_that_commits_after_a_later_started_one(warehouse, hr_people):
+    import psycopg
+    from tracker import settings
+
+    run_minutely()
+    # GIVEN load A starts (its _loaded_at is its start), then load B starts and commits
+    with psycopg.connect(settings.warehouse_dsn()) as conn_a:
+        with conn_a.transaction():
+            replace_hr(conn_a, "hr_early", 90)
+            replace_hr(warehouse, "hr_late", 30)
+            # AND dbt runs while A is still open: it sees B only
+            run_minutely()
+            assert silver_minutes(warehouse, "hr_late") == 30 and silver_minutes(warehouse, "hr_early") == 0
+        # WHEN A commits and dbt runs again (incrementally)
+    run_minutely()
+    # THEN A's samples reach silver too
+    assert silver_minutes(warehouse, "hr_early") == 90
+
+
+def test_minutely_drops_minutes_whose_samples_were_deleted_from_raw(warehouse, hr_people):
+    run_minutely()
+    # GIVEN a day of 120 minutes in silver
+    replace_hr(warehouse, "hr_shrink", 120)
+    run_minutely()
+    assert silver_minutes(warehouse, "hr_shrink") == 120
+    # WHEN the API answers the same window again with only its first 60 minutes (a window replace)
+    replace_hr(warehouse, "hr_shrink", 60)
+    run_minutely()
+    # THEN the incremental run reflects raw: 60 minutes, as a full refresh would give
+    assert silver_minutes(warehouse, "hr_shrink") == warehouse.execute(
+        "select count(distinct date_trunc('minute', observed_at)) from raw.fitbit__heart_rate"
+        " where person_id = 'hr_shrink'").fetchone()[0] == 60

@@ -26,6 +26,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from tracker.warehouse import changes
+
 _STAGES = itertools.count(1)
 
 
@@ -227,6 +229,7 @@ def replace_window(conn: psycopg.Connection, table: RawTable, rows: Iterable[Seq
         columns = {**table.columns, "_run_id": "text"}
         result.staged = result.inserted = copy_rows(cur, table.ident, columns,
                                                     (tuple(r) + (run_id,) for r in inside))
+        changes.record_window(cur, table, window, days, run_id)  # change log for incremental dbt (changes.py)
     return result
 
 

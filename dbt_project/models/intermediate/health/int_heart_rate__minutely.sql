@@ -4,6 +4,52 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     indexes=[{'columns': ['person_id', 'minute_at'], 'unique': true}, {'columns': ['person_id', 'local_date']}],
+    pre_hook=["
+        {% if is_incremental() %}
+        -- the ranges to rebuild, read once (every later statement uses this batch, not a newer snapshot)
+        create temp table int_heart_rate__minutely_rebuild on commit drop as
+        with
+        previous as (
+            select coalesce(max(t.changes_through), 0)::text::xid8 as through from {{ this }} as t
+        ),
+        bounds as (
+            select
+                c.person_id,
+                date_trunc('minute', c.changed_from) - interval '5 minutes' as rebuild_from,
+                date_trunc('minute', c.changed_to) + interval '1 minute' as rebuild_to
+            from raw.fitbit__heart_rate_changes as c
+            cross join previous
+            where c.txid >= previous.through
+        ),
+        ordered as (
+            select
+                *,
+                max(rebuild_to) over (
+                    partition by person_id order by rebuild_from, rebuild_to
+                    rows between unbounded preceding and 1 preceding
+                ) as earlier_to
+            from bounds
+        ),
+        islands as (
+            select
+                *,
+                count(*) filter (where earlier_to is null or earlier_to + interval '5 minutes' < rebuild_from)
+                    over (partition by person_id order by rebuild_from, rebuild_to) as island
+            from ordered
+        )
+        select
+            person_id,
+            min(rebuild_from) as rebuild_from,
+            max(rebuild_to) as rebuild_to,
+            pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_through
+        from islands
+        group by person_id, island;
+        analyze int_heart_rate__minutely_rebuild;
+        delete from {{ this }} as t
+        using int_heart_rate__minutely_rebuild as r
+        where t.person_id = r.person_id and t.minute_at >= r.rebuild_from and t.minute_at < r.rebuild_to;
+        {% endif %}
+    "],
 ) }}
 
 -- Intraday heart rate reduced to one row per person and UTC minute, with the local date in the person's zone.
@@ -11,31 +57,36 @@
 --   covered_seconds  time the minute's samples cover: each sample counts until the next sample of the same
 --                    source, unless that gap is longer than 5 minutes (watch off the wrist): then it counts 0
 -- Source precedence (macro source_rank): a minute with Google Health API samples uses only those, else the
--- export's. Incremental: each run recomputes the minutes from the minute of the earliest sample loaded since
--- the last run on (a re-imported day replaces its minutes), so daily runs stay proportional to new data
--- instead of rescanning ~30 M samples a year.
+-- export's.
+-- Incremental by change log, not by load time: every load writes the person and observed_at range it
+-- replaced into raw.fitbit__heart_rate_changes in its own transaction (ddl/021). A run rebuilds the ranges
+-- of every transaction not yet visible to the previous run (txid ≥ that run's snapshot xmin, kept in
+-- changes_through), widened by the 5 minutes a sample can cover before them: the pre-hook reads that batch
+-- once and deletes its minutes, the model recomputes them from raw. So a load that commits after a
+-- later-started one is not skipped, samples deleted from raw leave silver, and a run costs the changed
+-- ranges, not the year (~30 M samples).
 with
 
 {% if is_incremental() %}
-    -- samples loaded since the last run (BRIN on _loaded_at: no scan of the whole year)
-    new_loads as (
+    rebuild as (
 
-        select
-            min(h.observed_at) as first_observed_at,
-            max(h._loaded_at) as loaded_through
-        from {{ source('fitbit', 'fitbit__heart_rate') }} as h
-        where h._loaded_at > (select coalesce(max(t.loaded_through), '-infinity') from {{ this }} as t)
+        select * from int_heart_rate__minutely_rebuild
 
     ),
 {% endif %}
 
 samples as (
 
-    select * from {{ ref('stg_fitbit__heart_rate') }}
     {% if is_incremental() %}
-        where observed_at >= (
-            select coalesce(date_trunc('minute', new_loads.first_observed_at), 'infinity'::timestamptz) from new_loads
-        )
+        select heart_rate.*
+        from {{ ref('stg_fitbit__heart_rate') }} as heart_rate
+        inner join rebuild
+            on
+                heart_rate.person_id = rebuild.person_id
+                and heart_rate.observed_at >= rebuild.rebuild_from
+                and heart_rate.observed_at < rebuild.rebuild_to + interval '5 minutes'
+    {% else %}
+        select * from {{ ref('stg_fitbit__heart_rate') }}
     {% endif %}
 
 ),
@@ -46,12 +97,12 @@ people as (
 
 ),
 
-loads as (
+batch as (
 
     {% if is_incremental() %}
-        select loaded_through from new_loads
+        select max(changes_through) as changes_through from rebuild
     {% else %}
-        select max(_loaded_at) as loaded_through from {{ source('fitbit', 'fitbit__heart_rate') }}
+        select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_through
     {% endif %}
 
 ),
@@ -90,6 +141,16 @@ ranked as (
         *,
         {{ source_rank('person_id, minute_at') }} as source_rank
     from per_source
+    {% if is_incremental() %}
+        -- only the rebuilt minutes (the 5 minutes read after a range only feed the last samples' gaps)
+        where exists (
+            select 1 from rebuild
+            where
+                rebuild.person_id = per_source.person_id
+                and per_source.minute_at >= rebuild.rebuild_from
+                and per_source.minute_at < rebuild.rebuild_to
+        )
+    {% endif %}
 
 )
 
@@ -101,8 +162,8 @@ select
     round(ranked.bpm_mean, 1) as bpm_mean,
     ranked.samples,
     round(ranked.covered_seconds::numeric, 1) as covered_seconds,
-    loads.loaded_through
+    batch.changes_through
 from ranked
 inner join people on ranked.person_id = people.person_id
-cross join loads
+cross join batch
 where ranked.source_rank = 1
