@@ -74,6 +74,9 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
         shared = [f"{oct(path.stat().st_mode & 0o777)} {path}" for folder in logs
                   for path in [folder, *folder.rglob("*")] if path.stat().st_mode & 0o077]
         assert not shared, shared
+        # AND the demo's runs for another window at the same logical date are replaced (`tracker demo --days 7`
+        # after `make demo`'s 30 days), while anyone else's run there is one clear error, never a traceback
+        _demo_runs_of_another_window_are_replaced(api, password)
     finally:
         # WHEN the stack goes down — every service but the session's PostgreSQL, which later tests share
         # (`tracker down` stops it too, with a fast shutdown; restarting it under Airflow's in-process pool
@@ -85,6 +88,27 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
     # THEN no process it started is left, not even a child in their process groups
     assert not [pid for pid in pids.values() if processes._group_alive(pid)]
     assert not any(pid for name, pid in local.status()["services"].items() if name != "postgres")
+
+
+def _demo_runs_of_another_window_are_replaced(api_url: str, password: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tracker import settings
+    from tracker.airflow_api import AirflowApi, RunConflict
+
+    airflow = AirflowApi(api_url, settings.AIRFLOW_USER, password)
+    airflow.wait_for_dag("weather_open_meteo")
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    first = airflow.trigger("weather_open_meteo", end - timedelta(days=30), end, run_id="demo__30d",
+                            replace_prefix="demo__")
+    second = airflow.trigger("weather_open_meteo", end - timedelta(days=7), end, run_id="demo__7d",
+                             replace_prefix="demo__")
+    runs = airflow._call("GET", "/dags/weather_open_meteo/dagRuns", params={
+        "logical_date_gte": end.isoformat(), "logical_date_lte": end.isoformat()})["dag_runs"]
+    assert (first, second) == ("demo__30d", "demo__7d")
+    assert [(r["dag_run_id"], r["data_interval_start"][:10]) for r in runs] == [("demo__7d", "2026-05-25")]
+    with pytest.raises(RunConflict, match="delete that run in the Airflow UI"):
+        airflow.trigger("weather_open_meteo", end - timedelta(days=3), end, run_id="someone_elses")
 
 
 def test_port_clash_names_port_and_variable(pg, monkeypatch):
