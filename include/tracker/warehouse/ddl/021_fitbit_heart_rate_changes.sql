@@ -26,17 +26,19 @@ declare
     lo timestamptz;
     hi timestamptz;
     who text;
+    run text;
 begin
     if tg_op = 'DELETE' then
-        lo := old.first_at; hi := old.last_at; who := old.person_id;
+        lo := old.first_at; hi := old.last_at; who := old.person_id; run := old._run_id;
     elsif tg_op = 'INSERT' then
-        lo := new.first_at; hi := new.last_at; who := new.person_id;
+        lo := new.first_at; hi := new.last_at; who := new.person_id; run := new._run_id;
     else
-        lo := least(old.first_at, new.first_at); hi := greatest(old.last_at, new.last_at); who := new.person_id;
+        lo := least(old.first_at, new.first_at); hi := greatest(old.last_at, new.last_at);
+        who := new.person_id; run := new._run_id;
     end if;
     if lo is not null then
         insert into raw.fitbit__heart_rate_changes (person_id, changed_from, changed_to, _run_id)
-        values (who, lo, hi, coalesce(new._run_id, old._run_id));
+        values (who, lo, hi, run);
     end if;
     return null;
 end
