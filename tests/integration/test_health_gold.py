@@ -193,7 +193,7 @@ def test_sleep_across_dst_switches_in_wall_clock_export_stays_on_one_clock(wareh
 
 
 # ------------------------------------------------------------------ int_heart_rate__minutely change detection
-HR_PEOPLE = ("hr_early", "hr_late", "hr_shrink")
+HR_PEOPLE = ("hr_early", "hr_late", "hr_shrink", "hr_upgrade")
 HR_DAY = datetime(2026, 6, 10, tzinfo=UTC)
 
 
@@ -274,3 +274,21 @@ def test_minutely_drops_minutes_whose_samples_were_deleted_from_raw(warehouse, h
     assert silver_minutes(warehouse, "hr_shrink") == warehouse.execute(
         "select count(distinct date_trunc('minute', observed_at)) from raw.fitbit__heart_rate"
         " where person_id = 'hr_shrink'").fetchone()[0] == 60
+
+
+def test_minutely_built_by_the_previous_version_upgrades_in_place(warehouse, hr_people):
+    # GIVEN the per-minute table as the previous version left it (marker column loaded_through) and a load
+    # that version never saw (no change-log row for it)
+    run_minutely()
+    replace_hr(warehouse, "hr_upgrade", 45)
+    warehouse.execute("delete from raw.fitbit__heart_rate_changes where person_id = 'hr_upgrade'")
+    warehouse.execute("alter table silver.int_heart_rate__minutely drop column changes_through")
+    warehouse.execute("alter table silver.int_heart_rate__minutely add column loaded_through timestamptz")
+    # WHEN the new version runs incrementally (no --full-refresh)
+    run_minutely()
+    # THEN it succeeds, has its marker column, and holds every person's minutes as a full refresh would
+    columns = [r[0] for r in warehouse.execute(
+        "select column_name from information_schema.columns where table_schema = 'silver'"
+        " and table_name = 'int_heart_rate__minutely'")]
+    assert "changes_through" in columns
+    assert silver_minutes(warehouse, "hr_upgrade") == 45

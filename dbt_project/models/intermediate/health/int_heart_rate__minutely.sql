@@ -6,11 +6,17 @@
     indexes=[{'columns': ['person_id', 'minute_at'], 'unique': true}, {'columns': ['person_id', 'local_date']}],
     pre_hook=["
         {% if is_incremental() %}
+        {%- set marked = 'changes_through' in (adapter.get_columns_in_relation(this) | map(attribute='name')) -%}
         -- the ranges to rebuild, read once (every later statement uses this batch, not a newer snapshot)
         create temp table int_heart_rate__minutely_rebuild on commit drop as
         with
         previous as (
+            {%- if marked %}
             select coalesce(max(t.changes_through), 0)::text::xid8 as through from {{ this }} as t
+            {%- else %}
+            -- a table built by the previous version (no changes_through): rebuild every person's range once
+            select '0'::xid8 as through
+            {%- endif %}
         ),
         bounds as (
             select
@@ -20,6 +26,15 @@
             from raw.fitbit__heart_rate_changes as c
             cross join previous
             where c.txid >= previous.through
+            {%- if not marked %}
+            union all
+            select
+                person_id,
+                date_trunc('minute', min(observed_at)) - interval '5 minutes',
+                date_trunc('minute', max(observed_at)) + interval '1 minute'
+            from raw.fitbit__heart_rate
+            group by person_id
+            {%- endif %}
         ),
         ordered as (
             select
@@ -64,7 +79,8 @@
 -- changes_through), widened by the 5 minutes a sample can cover before them: the pre-hook reads that batch
 -- once and deletes its minutes, the model recomputes them from raw. So a load that commits after a
 -- later-started one is not skipped, samples deleted from raw leave silver, and a run costs the changed
--- ranges, not the year (~30 M samples).
+-- ranges, not the year (~30 M samples). A table left by the previous version (marker loaded_through, no
+-- change log yet) is rebuilt over every person's whole range by its first run: no --full-refresh needed.
 with
 
 {% if is_incremental() %}
