@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import psycopg
 from tracker.config import Person, TrackerConfig
 from tracker.stack.postgres import throwaway_cluster
+from tracker.warehouse import changes
 from tracker.warehouse.people import sync_people
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,10 @@ def fill(dsn: str, start: datetime, end: datetime) -> float:
     with psycopg.connect(dsn, autocommit=True) as conn:
         day = start
         while day < end:  # a day per statement, like one export file or one API day per load
-            conn.execute(FILL, {"start": day, "end": min(day + timedelta(days=1), end)})
+            stop = min(day + timedelta(days=1), end)
+            with conn.transaction():  # a load and its change-log row commit together, as the loaders do
+                conn.execute(FILL, {"start": day, "end": stop})
+                changes.record(conn, person_id="me", changed_from=day, changed_to=stop, run_id="bench")
             day += timedelta(days=1)
         conn.execute("analyze raw.fitbit__heart_rate")
     return time.perf_counter() - began
@@ -98,8 +102,9 @@ def main() -> None:
             fill(dsn, end, end + timedelta(days=1))
             incremental = dbt(env, "run", "--select", *select)
             incremental_models = model_seconds(Path(tmp))
-            with psycopg.connect(dsn, autocommit=True) as conn:  # the appended day again, for the next pair
+            with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():  # the appended day again
                 conn.execute("delete from raw.fitbit__heart_rate where observed_at >= %s", (end,))
+                changes.record(conn, person_id="me", changed_from=end, changed_to=end + timedelta(days=1))
             results[label] = (full_models, incremental_models)
             print(f"{label}:")
             print(f"  dbt run wall time  full refresh {full:7.1f}s  incremental (+1 day) {incremental:6.1f}s  "

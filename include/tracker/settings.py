@@ -13,12 +13,12 @@ from pathlib import Path
 
 # (environment variable, default port); a clash names the variable that moves it.
 PORTS: dict[str, tuple[str, int]] = {
-    "postgres": ("TRACKER_PG_PORT", 55432),
-    "airflow": ("TRACKER_AIRFLOW_PORT", 58080),
-    "kafka": ("TRACKER_KAFKA_PORT", 59092),
-    "s3": ("TRACKER_S3_PORT", 59000),
-    "docs": ("TRACKER_DOCS_PORT", 58081),
-    "demo": ("TRACKER_DEMO_PORT", 58090),
+    "postgres": ("TRACKER_PG_PORT", 25432),
+    "airflow": ("TRACKER_AIRFLOW_PORT", 28080),
+    "kafka": ("TRACKER_KAFKA_PORT", 29092),
+    "s3": ("TRACKER_S3_PORT", 29000),
+    "docs": ("TRACKER_DOCS_PORT", 28081),
+    "demo": ("TRACKER_DEMO_PORT", 28090),
 }
 
 HOST = "127.0.0.1"

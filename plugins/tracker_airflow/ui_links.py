@@ -12,7 +12,7 @@ class TrackerLinksPlugin(AirflowPlugin):
     external_views = [
         {
             "name": "dbt docs (lineage)",
-            "href": os.environ.get("TRACKER_DOCS_URL", "http://127.0.0.1:58081"),
+            "href": os.environ.get("TRACKER_DOCS_URL", "http://127.0.0.1:28081"),
             "destination": "nav",
             "category": "browse",
             "url_route": "tracker_dbt_docs",

@@ -254,3 +254,22 @@ def test_a_throwaway_cluster_never_writes_into_the_stack_state(pg, fault, monkey
     after = sorted(str(p.relative_to(user)) for p in user.rglob("*"))
     assert after == before, set(after) ^ set(before)
     fault.record("state folder unchanged", before=len(before), after=len(after), lost=len(set(before) - set(after)))
+
+
+@pytest.mark.fault("default ports inside the kernel's ephemeral range",
+                   "no default port an outgoing connection can take")
+def test_default_ports_lie_outside_the_ephemeral_ranges(fault):
+    """`up` failed at random with "address already in use": a short-lived outgoing connection of any process
+    (this machine: 32768–60999; macOS and Windows: 49152–65535) can hold a port inside those ranges."""
+    from pathlib import Path
+
+    from tracker import settings
+
+    ranges = [(49152, 65535)]
+    local = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    if local.exists():
+        low, high = map(int, local.read_text().split())
+        ranges.append((low, high))
+    inside = {name: port for name, (_, port) in settings.PORTS.items() if any(lo <= port <= hi for lo, hi in ranges)}
+    fault.record(f"inside: {inside or 'none'}")
+    assert not inside
