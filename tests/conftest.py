@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,62 @@ def dbt_manifest(pg):
     return publish_manifest()
 
 
+# ---- the fault suite's table (cases in tests/faults/, and integration tests marked @pytest.mark.fault) ----
+
+
+FAULT_ROWS = "tracker_fault_rows"  # a list on the pytest config, printed by pytest_terminal_summary
+_ITEM_ROW = pytest.StashKey["FaultRow"]()
+
+
+@dataclass
+class FaultRow:
+    case: str
+    expected: str
+    happened: str = "(test did not finish)"
+    before: int | None = None
+    after: int | None = None
+    lost: int | None = None
+    passed: bool = False
+
+
+class FaultRecorder:
+    """One test's row of the fault table; `record()` fills it in, the test's outcome marks it passed."""
+
+    def __init__(self, row: FaultRow) -> None:
+        self.row = row
+
+    def record(self, happened: str, *, before: int | None = None, after: int | None = None,
+               lost: int | None = None) -> None:
+        self.row.happened, self.row.before, self.row.after, self.row.lost = happened, before, after, lost
+
+
+@pytest.fixture()
+def fault(request: pytest.FixtureRequest) -> FaultRecorder:
+    """`fault.record(happened, before=, after=, lost=)` — case and expectation come from the test's marker
+    `@pytest.mark.fault(case, expected)`."""
+    marker = request.node.get_closest_marker("fault")
+    if marker is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: add @pytest.mark.fault(case, expected)")
+    case, expected = marker.args
+    row = FaultRow(case=case, expected=expected)
+    if not hasattr(request.config, FAULT_ROWS):
+        setattr(request.config, FAULT_ROWS, [])
+    getattr(request.config, FAULT_ROWS).append(row)
+    request.node.stash[_ITEM_ROW] = row
+    yield FaultRecorder(row)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and (row := item.stash.get(_ITEM_ROW, None)) is not None:
+        row.passed = report.passed
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     """The fault suite's table (tests/faults): case, expected, what happened, good rows before/after, lost."""
-    rows = getattr(config, "tracker_fault_rows", [])  # filled by tests/faults/conftest.py
+    rows = getattr(config, FAULT_ROWS, [])
     if not rows:
         return
     from rich.console import Console

@@ -144,7 +144,8 @@ def test_python_api_import_loads_every_table_with_dst_days_and_quarantine(wareho
     assert summary.ignored_google_data == 3
 
 
-def test_reimport_changes_nothing_and_forced_reload_changes_only_load_metadata(warehouse, people):
+@pytest.mark.fault("re-import of an identical Fitbit export", "every table identical, load metadata included")
+def test_reimport_changes_nothing_and_forced_reload_changes_only_load_metadata(warehouse, people, fault):
     person = people()
     run(EXPORT, person)
     before = snapshot(warehouse, person)
@@ -152,7 +153,11 @@ def test_reimport_changes_nothing_and_forced_reload_changes_only_load_metadata(w
     again = run(EXPORT, person)
     # THEN every table is identical, load metadata included (heart-rate files are unchanged → skipped;
     # the quarantine is compared on its business columns: replacing its rows renews id/_run_id/_loaded_at)
-    assert snapshot(warehouse, person) == before
+    now = snapshot(warehouse, person)
+    rows_before, rows_after = sum(n for n, _ in before.values()), sum(n for n, _ in now.values())
+    fault.record("identical" if now == before else "CHANGED", before=rows_before, after=rows_after,
+                 lost=max(0, rows_before - rows_after))
+    assert now == before
     assert again.hr_unchanged_files == 4 and again.heart_rate_rows == 0
     # WHEN heart-rate files are forced to reload (delete + COPY per file, as replace_window does)
     hr_tables = ("raw.fitbit__heart_rate", "raw.fitbit__heart_rate_files")
@@ -184,7 +189,9 @@ def test_zip_and_folder_give_the_same_tables(warehouse, people, tmp_path):
     assert snapshot(warehouse, from_folder) == before
 
 
-def test_overlapping_older_export_replaces_without_duplicates(warehouse, people, tmp_path):
+@pytest.mark.fault("re-import of a changed (older, overlapping) Fitbit export",
+                   "the changed day replaced, the unchanged skipped, nothing duplicated")
+def test_overlapping_older_export_replaces_without_duplicates(warehouse, people, tmp_path, fault):
     person = people()
     run(EXPORT, person)
     # GIVEN an older account export (MyFitbitData layout) holding two of the same days — one of them with
@@ -205,7 +212,10 @@ def test_overlapping_older_export_replaces_without_duplicates(warehouse, people,
     total, distinct = warehouse.execute(
         "select count(*), count(distinct observed_at) from raw.fitbit__heart_rate where person_id = %s",
         (person,)).fetchone()
-    assert total == distinct == EXPECTED_ROWS["raw.fitbit__heart_rate"] - 1440 + 600
+    expected = EXPECTED_ROWS["raw.fitbit__heart_rate"] - 1440 + 600
+    fault.record(f"{total:,} samples, {distinct:,} distinct", before=EXPECTED_ROWS["raw.fitbit__heart_rate"],
+                 after=total, lost=max(0, expected - distinct))
+    assert total == distinct == expected
     assert checksum(warehouse, "raw.fitbit__sleep_sessions", person)[0] == 3
     assert checksum(warehouse, "raw.fitbit__sleep_stages", person)[0] == 30
 
