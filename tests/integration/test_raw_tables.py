@@ -19,17 +19,49 @@ UDT = {"text": "text", "int2": "int2", "int4": "int4", "int8": "int8", "float4":
        "numeric": "numeric", "time": "time", "interval": "interval"}
 
 
-def declared_tables() -> dict[str, RawTable]:
-    """Every RawTable bound to a module-level name anywhere in the package (demo and stack code included)."""
-    found: dict[str, RawTable] = {}
+def bindings() -> list[tuple[str, RawTable]]:
+    """(module, table) for every RawTable bound to a module-level name in the package (demo, stack included)."""
+    found = []
     for info in pkgutil.walk_packages(tracker.__path__, "tracker."):
         if info.name.endswith("__main__"):
             continue
         module = importlib.import_module(info.name)
-        for value in vars(module).values():
-            if isinstance(value, RawTable):
-                found.setdefault(value.qualified, value)
+        found += [(info.name, v) for v in vars(module).values() if isinstance(v, RawTable)]
     return found
+
+
+def declared_tables() -> dict[str, RawTable]:
+    found: dict[str, RawTable] = {}
+    for _, table in bindings():
+        found.setdefault(table.qualified, table)
+    return found
+
+
+def test_each_raw_table_is_declared_in_one_module():
+    """A re-export binds the same object and a variant only changes the window (dataclasses.replace); a second
+    set of columns or a second key for one table is a second declaration."""
+    shapes: dict[str, dict[tuple, set[str]]] = {}
+    for module, table in bindings():
+        shape = (tuple(table.columns.items()), table.key)
+        shapes.setdefault(table.qualified, {}).setdefault(shape, set()).add(module)
+    twice = {name: sorted(m for mods in by_shape.values() for m in mods)
+             for name, by_shape in shapes.items() if len(by_shape) > 1}
+    assert not twice, twice
+
+
+def test_every_declared_raw_table_follows_its_ddl():
+    """The DDL is the truth: each RawTable's columns (in COPY order, with their types) and key are what
+    `RawTable.from_ddl` reads from warehouse/ddl, whether the module derives it or still spells it out."""
+    problems = []
+    for name, table in sorted(declared_tables().items()):
+        derived = RawTable.from_ddl(table.name, schema=table.schema, key=table.key)
+        if list(derived.columns.items()) != list(table.columns.items()):
+            problems.append(f"{name}: columns {list(table.columns.items())} but the DDL has "
+                            f"{list(derived.columns.items())}")
+        ddl_key = RawTable.from_ddl(table.name, schema=table.schema).key
+        if ddl_key and set(ddl_key) != set(table.key):
+            problems.append(f"{name}: key {table.key} but the DDL's primary key is {ddl_key}")
+    assert not problems, "\n".join(problems)
 
 
 def test_every_declared_raw_table_matches_the_warehouse(warehouse):

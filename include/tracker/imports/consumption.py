@@ -19,42 +19,10 @@ from tracker.sources import netflix, spotify, youtube
 from tracker.sources.export_files import OnBytes, walk
 from tracker.warehouse.loader import RawTable
 
-NETFLIX = RawTable(
-    schema="raw", name="netflix__viewing_activity",
-    columns={
-        "person_id": "text", "profile_name": "text", "started_at": "timestamptz", "title": "text",
-        "duration_seconds": "int4", "show_title": "text", "season_label": "text", "season_number": "int4",
-        "episode_title": "text", "episode_number": "int4", "is_supplemental": "bool",
-        "supplemental_video_type": "text", "attributes": "text", "device_type": "text",
-        "bookmark_seconds": "int4", "latest_bookmark_seconds": "int4", "is_latest_view": "bool",
-        "country": "text", "person_timezone": "text", "record": "jsonb", "source_file": "text",
-    },
-    key=("person_id", "profile_name", "started_at", "title"),
-)
-SPOTIFY = RawTable(
-    schema="raw", name="spotify__streams",
-    columns={
-        "person_id": "text", "ended_at": "timestamptz", "item_key": "text", "started_at": "timestamptz",
-        "ms_played": "int8", "content_type": "text", "track_name": "text", "artist_name": "text",
-        "album_name": "text", "track_uri": "text", "episode_name": "text", "show_name": "text",
-        "episode_uri": "text", "audiobook_title": "text", "audiobook_uri": "text",
-        "audiobook_chapter_uri": "text", "audiobook_chapter_title": "text", "platform": "text",
-        "conn_country": "text", "reason_start": "text", "reason_end": "text", "shuffle": "bool",
-        "skipped": "bool", "offline": "bool", "offline_at": "timestamptz", "incognito_mode": "bool",
-        "person_timezone": "text", "record": "jsonb", "source_file": "text",
-    },
-    key=("person_id", "ended_at", "item_key"),
-)
-YOUTUBE = RawTable(
-    schema="raw", name="youtube__watch_history",
-    columns={
-        "person_id": "text", "watched_at": "timestamptz", "item_key": "text", "service": "text",
-        "title": "text", "video_title": "text", "title_url": "text", "video_id": "text", "channel_name": "text",
-        "channel_url": "text", "channel_id": "text", "is_ad": "bool", "is_removed": "bool",
-        "person_timezone": "text", "record": "jsonb", "source_file": "text",
-    },
-    key=("person_id", "watched_at", "item_key"),
-)
+# declared in warehouse/ddl/030_consumption.sql; to_row below writes each table's columns in that order
+NETFLIX = RawTable.from_ddl("netflix__viewing_activity")
+SPOTIFY = RawTable.from_ddl("spotify__streams")
+YOUTUBE = RawTable.from_ddl("youtube__watch_history")
 # Spotify fields → column names (the rest of the row is typed in the Play itself).
 _SPOTIFY_TEXT = {"master_metadata_track_name": "track_name", "master_metadata_album_artist_name": "artist_name",
                  "master_metadata_album_album_name": "album_name", "spotify_track_uri": "track_uri",

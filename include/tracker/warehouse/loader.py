@@ -16,7 +16,9 @@ deletion inside a day that still has rows is).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -41,6 +43,17 @@ class RawTable:
     key: tuple[str, ...]
     window_column: str | None = None
 
+    @classmethod
+    def from_ddl(cls, name: str, *, schema: str = "raw", key: tuple[str, ...] | None = None,
+                 window_column: str | None = None) -> RawTable:
+        """The table as its ddl/*.sql declares it: `create table` columns (then `add column`s) in order,
+        without the load metadata columns; the key is the primary key unless given (keyless tables)."""
+        columns, primary = _ddl_tables().get(f"{schema}.{name}", ({}, ()))
+        if not columns:
+            raise LookupError(f"no `create table if not exists {schema}.{name}` in warehouse/ddl")
+        typed = {column: _copy_type(column, spec) for column, spec in columns.items()}
+        return cls(schema, name, typed, key or primary, window_column)
+
     @property
     def ident(self) -> sql.Composed:
         return sql.Identifier(self.schema, self.name)
@@ -48,6 +61,51 @@ class RawTable:
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
+
+
+# SQL types as our DDL spells them → binary COPY type names
+_COPY_TYPES = {"integer": "int4", "int": "int4", "smallint": "int2", "bigint": "int8", "real": "float4",
+               "double precision": "float8", "boolean": "bool", "timestamptz": "timestamptz",
+               "timestamp with time zone": "timestamptz", "timestamp": "timestamp", "date": "date",
+               "text": "text", "jsonb": "jsonb", "numeric": "numeric"}
+_METADATA = {"_run_id", "_loaded_at"}
+_CREATE = re.compile(r"create table if not exists (\w+\.\w+) \((.*?)\n\);", re.S)
+_ADD = re.compile(r"alter table (\w+\.\w+) add column if not exists (\w+) ([^;]+);")
+_CLAUSE = re.compile(r"\s+(?:not null|null|default|primary key|references|generated|check|unique|collate)\b.*$")
+
+
+def _copy_type(column: str, spec: str) -> str:
+    kind = re.sub(r"\(.*", "", _CLAUSE.sub("", " " + spec.strip()).strip()).strip()
+    if kind not in _COPY_TYPES:
+        raise ValueError(f"column {column}: SQL type {kind!r} has no COPY type")
+    return _COPY_TYPES[kind]
+
+
+@functools.cache
+def _ddl_tables() -> dict[str, tuple[dict[str, str], tuple[str, ...]]]:
+    """qualified name → (column → SQL spec, primary key) of every table the DDL files create, in order."""
+    from tracker.warehouse.schema import ddl_files  # schema reads the same files; no import cycle at load
+
+    tables: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {}
+    for _, text in ddl_files():
+        text = re.sub(r"--[^\n]*", "", text)
+        for table, body in _CREATE.findall(text):
+            columns: dict[str, str] = {}
+            key: tuple[str, ...] = ()
+            for item in (i.strip() for i in re.split(r",\s*\n", body) if i.strip()):
+                if m := re.match(r"primary key \(([^)]*)\)", item):
+                    key = tuple(c.strip() for c in m.group(1).split(","))
+                    continue
+                column, spec = item.split(None, 1)
+                if " primary key" in f" {spec}":
+                    key = (column,)
+                if column not in _METADATA:
+                    columns[column] = spec
+            tables[table] = (columns, key)
+        for table, column, spec in _ADD.findall(text):
+            if table in tables and column not in _METADATA:
+                tables[table][0].setdefault(column, spec)
+    return tables
 
 
 @dataclass(frozen=True)

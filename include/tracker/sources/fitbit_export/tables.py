@@ -1,4 +1,5 @@
-"""The raw tables of the Fitbit export (ddl/020_fitbit.sql) and the fast heart-rate file writer.
+"""The Fitbit export's fast heart-rate file writer; the raw tables live in `tracker.sources.fitbit.tables`
+(shared with the Google Health API) and are re-exported here for the code that imports them from this path.
 
 Small tables go through `warehouse.loader.load` (keyed merge: a re-import touches nothing). Heart rate
 (~30 M rows a year) does not fit a keyed merge's ≈ 200 k rows/s; each export file is replaced as a whole —
@@ -21,69 +22,28 @@ from datetime import date, datetime
 import numpy as np
 import psycopg
 
+from tracker.sources.fitbit.tables import (  # noqa: F401  re-exported: the old home of the shared tables
+    ALL,
+    EXERCISES,
+    HEART_RATE,
+    HEART_RATE_ZONE_LIMITS,
+    HEART_RATE_ZONES,
+    HRV_DAILY,
+    RESPIRATORY_RATE_DAILY,
+    RESTING_HEART_RATE,
+    SLEEP_SCORES,
+    SLEEP_SESSIONS,
+    SLEEP_STAGES,
+    SPO2_DAILY,
+    SPO2_MINUTE,
+    STEPS_DAILY,
+    STEPS_MINUTE,
+    row_tuple,
+)
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import RawTable
 from tracker.warehouse.quarantine import Rejected
 
 SOURCE = "fitbit_export"
-COMMON = {"person_id": "text", "source": "text"}
-
-
-def _daily(name: str, columns: dict[str, str]) -> RawTable:
-    return RawTable("raw", name, {"person_id": "text", "date": "date", "source": "text", **columns,
-                                  "source_file": "text", "record": "jsonb"}, key=("person_id", "date", "source"),
-                    window_column="date")
-
-
-RESTING_HEART_RATE = _daily("fitbit__resting_heart_rate", {"bpm": "float4", "error": "float4"})
-HEART_RATE_ZONES = _daily("fitbit__heart_rate_zones_daily", {
-    "below_zone_1_min": "float4", "zone_1_min": "float4", "zone_2_min": "float4", "zone_3_min": "float4",
-    "light_min": "float4", "moderate_min": "float4", "vigorous_min": "float4", "peak_min": "float4"})
-HEART_RATE_ZONE_LIMITS = RawTable("raw", "fitbit__heart_rate_zone_limits", {
-    "person_id": "text", "date": "date", "source": "text", "zone": "text", "min_bpm": "int2", "max_bpm": "int2",
-    "source_file": "text"}, key=("person_id", "date", "source", "zone"), window_column="date")
-RESPIRATORY_RATE_DAILY = _daily("fitbit__respiratory_rate_daily", {"breaths_per_minute": "float4"})
-STEPS_DAILY = _daily("fitbit__steps_daily", {"steps": "int4"})
-STEPS_MINUTE = RawTable("raw", "fitbit__steps_minute", {
-    "person_id": "text", "observed_at": "timestamptz", "source": "text", "steps": "int4", "source_file": "text"},
-    key=("person_id", "source", "observed_at"), window_column="observed_at")
-EXERCISES = RawTable("raw", "fitbit__exercises", {
-    **COMMON, "exercise_id": "text", "exercise_type": "text", "display_name": "text", "start_at": "timestamptz",
-    "end_at": "timestamptz", "utc_offset_s": "int4", "active_seconds": "int4", "distance_m": "float4",
-    "steps": "int4", "calories_kcal": "float4", "average_hr_bpm": "float4", "light_s": "int4", "moderate_s": "int4",
-    "vigorous_s": "int4", "peak_s": "int4", "source_file": "text", "record": "jsonb"},
-    key=("person_id", "source", "exercise_id"), window_column="start_at")
-HRV_DAILY = _daily("fitbit__hrv_daily", {"rmssd_ms": "float4", "nrem_hr_bpm": "float4", "entropy": "float4"})
-SPO2_DAILY = _daily("fitbit__spo2_daily", {"average_pct": "float4", "lower_bound_pct": "float4",
-                                           "upper_bound_pct": "float4"})
-SPO2_MINUTE = RawTable("raw", "fitbit__spo2_minute", {
-    "person_id": "text", "observed_at": "timestamptz", "source": "text", "spo2_pct": "float4",
-    "source_file": "text"}, key=("person_id", "observed_at", "source"), window_column="observed_at")
-SLEEP_SESSIONS = RawTable("raw", "fitbit__sleep_sessions", {
-    **COMMON, "log_id": "int8", "date_of_sleep": "date", "start_at": "timestamptz", "end_at": "timestamptz",
-    "start_local": "timestamp", "end_local": "timestamp", "sleep_type": "text", "log_type": "text",
-    "is_main_sleep": "bool", "duration_ms": "int8", "minutes_to_fall_asleep": "int4", "minutes_asleep": "int4",
-    "minutes_awake": "int4", "minutes_after_wakeup": "int4", "time_in_bed_min": "int4", "efficiency": "int2",
-    "info_code": "int2", "source_file": "text", "record": "jsonb"}, key=("person_id", "source", "log_id"))
-SLEEP_STAGES = RawTable("raw", "fitbit__sleep_stages", {
-    **COMMON, "log_id": "int8", "kind": "text", "seq": "int4", "level": "text", "start_local": "timestamp",
-    "started_at": "timestamptz", "ended_at": "timestamptz", "seconds": "int4", "source_file": "text"},
-    key=("person_id", "source", "log_id", "kind", "seq"))
-SLEEP_SCORES = RawTable("raw", "fitbit__sleep_scores", {
-    **COMMON, "log_id": "int8", "scored_at": "timestamptz", "overall_score": "int2", "composition_score": "int2",
-    "revitalization_score": "int2", "duration_score": "int2", "deep_sleep_min": "int2",
-    "resting_heart_rate": "int2", "restlessness": "float4", "source_file": "text", "record": "jsonb"},
-    key=("person_id", "source", "log_id"))
-HEART_RATE = RawTable("raw", "fitbit__heart_rate", {
-    "person_id": "text", "observed_at": "timestamptz", "bpm": "int2", "confidence": "int2", "source": "text",
-    "source_file": "text"}, key=("person_id", "source", "source_file", "observed_at"), window_column="observed_at")
-
-ALL = (HEART_RATE, RESTING_HEART_RATE, HEART_RATE_ZONES, SLEEP_SESSIONS, SLEEP_STAGES, HRV_DAILY, SPO2_DAILY,
-       SPO2_MINUTE, SLEEP_SCORES, HEART_RATE_ZONE_LIMITS, RESPIRATORY_RATE_DAILY, STEPS_DAILY, STEPS_MINUTE, EXERCISES)
-
-
-def row_tuple(table: RawTable, row: dict, base: dict) -> tuple:
-    return tuple(base[c] if c in base else row.get(c) for c in table.columns)
 
 
 # ------------------------------------------------------------------------------------------ binary COPY
