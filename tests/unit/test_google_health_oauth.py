@@ -182,7 +182,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
         handle.write('{"access_token": "half')
         raise OSError("disk full")
 
-    monkeypatch.setattr(oauth.json, "dump", half_then_crash)
+    from tracker.sources import oauth_tokens  # the shared token file writes it
+
+    monkeypatch.setattr(oauth_tokens.json, "dump", half_then_crash)
     with pytest.raises(OSError, match="disk full"):
         store.save(expired(access="lost"))
 

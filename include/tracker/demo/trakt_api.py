@@ -4,7 +4,9 @@ The demo viewer binges 2–5 episodes of the week's show on many evenings (episo
 and watches a movie now and then, mostly on Friday/Saturday. History is newest first with the
 `X-Pagination-*` headers; `extended=full` adds runtimes and the rest. Requests need `trakt-api-key` (else 403)
 and a bearer token other than `bad` (else 401). Device flow: the first poll of a code is pending (400), the
-next one returns tokens, later ones 409; unknown codes 404.
+next one returns tokens, later ones 409; unknown codes 404. Refresh (`POST /oauth/token`,
+grant_type=refresh_token): a `demo-refresh-…` token gives a new pair once; as on Trakt, a used or unknown
+refresh token is 401 invalid_grant.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def _tokens(seed: object, moment: datetime) -> dict[str, Any]:
 
 def routes(today: date | None = None) -> dict[str, Route]:
     codes: dict[str, dict[str, Any]] = {}
+    used_refresh: set[str] = set()
     lock = threading.Lock()
 
     def history(req: DemoRequest) -> DemoResponse:
@@ -173,7 +176,11 @@ def routes(today: date | None = None) -> dict[str, Route]:
 
     def token(req: DemoRequest) -> DemoResponse:
         body = json.loads(req.body or b"{}")
-        if body.get("grant_type") != "refresh_token" or not str(body.get("refresh_token")).startswith("demo-refresh-"):
+        refresh = str(body.get("refresh_token"))
+        with lock:
+            reused = refresh in used_refresh
+            used_refresh.add(refresh)
+        if body.get("grant_type") != "refresh_token" or not refresh.startswith("demo-refresh-") or reused:
             return DemoResponse(401, {"error": "invalid_grant", "error_description": "The provided authorization "
                                       "grant is invalid, expired, revoked, or was issued to another client."})
         return DemoResponse(200, _tokens(body["refresh_token"], now(today)))

@@ -13,18 +13,14 @@
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import hmac
-import json
-import os
 import queue
 import secrets
 import select
 import threading
 import time
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -37,6 +33,7 @@ import requests
 from tracker import settings
 from tracker.http import AuthError, HttpClient, MalformedResponseError, PermanentSourceError
 from tracker.sources.google_health.client import CONN_ID
+from tracker.sources.oauth_tokens import TokenFile, TokenProvider  # noqa: F401  TokenProvider: re-exported
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -125,53 +122,11 @@ def default_token_path() -> Path:
     return settings.state_dir() / "tokens" / "google_health.json"
 
 
-class TokenStore:
-    """A JSON token file (mode 0600, atomic replace) plus `locked()`, an exclusive cross-process lock."""
+class TokenStore(TokenFile):
+    """The Google Health token file (0600 JSON, atomic replace, flock): `oauth_tokens.TokenFile`."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path else default_token_path()
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
-
-    def load(self) -> Tokens | None:
-        try:
-            return Tokens.from_json(json.loads(self.path.read_text()))
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ReauthRequired(f"token file {self.path} is unreadable: {type(exc).__name__}") from None
-
-    def save(self, tokens: Tokens) -> None:
-        """Write a temp file (0600) beside the target, fsync, rename over it: readers see old or new, never half."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                json.dump(tokens.to_json(), handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-    @contextmanager
-    def locked(self) -> Generator[None, None, None]:
-        """Hold an exclusive flock (blocking) on `<file>.lock`; the token file itself is replaced, not locked."""
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        super().__init__(Path(path) if path else default_token_path(), Tokens, ReauthRequired)
 
 
 # ------------------------------------------------------------------------------------------ token endpoint
@@ -253,33 +208,6 @@ class TokenEndpoint:
                       expires_at=now + timedelta(seconds=int(body.get("expires_in") or 3600)),
                       scope=body.get("scope") or (previous.scope if previous else ""),
                       refresh_token_expires_at=refresh_expiry)
-
-
-class TokenProvider:
-    """`Callable[[], str]` giving a valid access token; refreshes at most once across processes at a time."""
-
-    def __init__(self, store: TokenStore, endpoint: TokenEndpoint, *, leeway: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.store, self.endpoint, self.leeway, self.clock = store, endpoint, leeway, clock
-
-    def __call__(self) -> str:
-        tokens = self.store.load()
-        if tokens is not None and tokens.fresh(self.clock(), self.leeway):
-            return tokens.access_token
-        return self.refresh()
-
-    def refresh(self, rejected: str | None = None) -> str:
-        """Refresh under the lock, unless another process already did (then its token is returned).
-        `rejected` is an access token the API refused with 401: it is refreshed even if not yet expired."""
-        with self.store.locked():
-            tokens = self.store.load()
-            if tokens is None:
-                raise ReauthRequired(f"no tokens stored in {self.store.path}")
-            if tokens.access_token != rejected and tokens.fresh(self.clock(), self.leeway):
-                return tokens.access_token
-            new = self.endpoint.refresh(tokens)
-            self.store.save(new)  # persisted before use: a rotated refresh token is never lost
-            return new.access_token
 
 
 # ------------------------------------------------------------------------------------------ consent flow

@@ -107,6 +107,11 @@ class TraktToken:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def fresh(self, now: float, leeway: float = 60.0) -> bool:
+        """False once within `leeway` seconds of expiry; a token without expiry data is taken as fresh."""
+        expires = self.expires_at
+        return expires is None or expires.timestamp() - leeway > now
+
     @property
     def expires_at(self) -> datetime | None:
         if self.created_at is None or self.expires_in is None:

@@ -1,44 +1,81 @@
-"""A private JSON file holding the Trakt OAuth tokens: `<state_dir>/tokens/trakt.json`, mode 0600, written
-atomically (temp file in the same folder, fsync, rename) so a crash never leaves half a token."""
+"""Trakt OAuth tokens: the device-flow file (`<state_dir>/tokens/trakt.json`) and the refreshing provider.
+
+Trakt access tokens expire (`created_at + expires_in`). `trakt_token_provider` keeps the pair in the shared
+warehouse store (`auth.oauth_tokens`, provider 'trakt'): a token within `leeway` of its expiry is refreshed
+at `POST /oauth/token` (grant_type=refresh_token) under a transaction-level advisory lock, and the new pair
+is committed before the access token is handed to `TraktClient`. A refresh token Trakt rejects raises
+`TraktReauthRequired` (one line: run `tracker auth trakt`), and the stored pair stays as it was.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import psycopg
+
 from tracker import settings
+from tracker.http import AuthError, HttpClient, PermanentSourceError
+from tracker.sources import oauth_tokens
+from tracker.sources.trakt import device_flow
 from tracker.sources.trakt.models import TraktToken
+
+PROVIDER = "trakt"
+REAUTH_COMMAND = "tracker auth trakt"
+
+
+class TraktReauthRequired(AuthError):
+    """No usable Trakt token pair (none stored, unreadable, or the refresh token was rejected)."""
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        PermanentSourceError.__init__(self, f"Trakt sign-in is no longer valid ({detail}). Run `{REAUTH_COMMAND}`"
+                                             " to sign in again.", status=status, reason=detail)
+        self.credential = self.conn_id = PROVIDER
 
 
 def default_path() -> Path:
     return settings.state_dir() / "tokens" / "trakt.json"
 
 
-class TokenStore:
+class TokenStore(oauth_tokens.TokenFile):
+    """The device flow's token file (0600 JSON, atomic replace, flock): `oauth_tokens.TokenFile`."""
+
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path else default_path()
+        super().__init__(Path(path) if path else default_path(), TraktToken, TraktReauthRequired)
 
-    def load(self) -> TraktToken | None:
-        """The stored token, or None when there is none yet."""
-        try:
-            return TraktToken.from_json(json.loads(self.path.read_text()))
-        except FileNotFoundError:
-            return None
 
-    def save(self, token: TraktToken) -> Path:
-        folder = self.path.parent
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")  # created 0600
+class TraktTokenEndpoint:
+    """`POST /oauth/token` with the refresh grant; the answer is stamped with `created_at` when it has none."""
+
+    def __init__(self, client_id: str, client_secret: str, base_url: str = "https://api.trakt.tv",
+                 http: HttpClient | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.client_id, self.client_secret, self.base_url = client_id, client_secret, base_url
+        self.http = http or HttpClient(credential=PROVIDER, max_retries=3)
+        self.clock = clock
+
+    def refresh(self, token: TraktToken) -> TraktToken:
+        if not token.refresh_token:
+            raise TraktReauthRequired("the stored token has no refresh_token")
         try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(token.to_json(), handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            new = device_flow.refresh(self.http, self.base_url, self.client_id, self.client_secret,
+                                      token.refresh_token)
+        except PermanentSourceError as exc:
+            if isinstance(exc, AuthError) or exc.status in (400, 401):  # invalid_grant: revoked or expired
+                raise TraktReauthRequired(f"refresh rejected: {exc.reason or exc}", status=exc.status) from None
             raise
-        return self.path
+        return replace(new, refresh_token=new.refresh_token or token.refresh_token,
+                       created_at=new.created_at if new.created_at is not None else int(self.clock()))
+
+
+def warehouse_store(connect: Callable[[], psycopg.Connection], account: str) -> oauth_tokens.WarehouseTokenStore:
+    return oauth_tokens.WarehouseTokenStore(connect, account, PROVIDER, TraktToken, TraktReauthRequired)
+
+
+def trakt_token_provider(connect: Callable[[], psycopg.Connection], account: str, *, client_id: str,
+                         client_secret: str, base_url: str = "https://api.trakt.tv", http: HttpClient | None = None,
+                         leeway: float = 300.0) -> oauth_tokens.TokenProvider:
+    """`Callable[[], str]`: a Trakt access token valid for at least `leeway` seconds, refreshed when due."""
+    return oauth_tokens.TokenProvider(warehouse_store(connect, account),
+                                      TraktTokenEndpoint(client_id, client_secret, base_url, http), leeway=leeway)
