@@ -13,9 +13,9 @@ retried.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag
 from tracker_airflow.assets import RAW_GITHUB
-from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
@@ -29,21 +29,10 @@ from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_
     doc_md=__doc__,
 )
 def github_activity():
-    @task(retry_policy=SOURCE_RETRY_POLICY)
-    def extract_load(entity: str, data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
-        from tracker.config import load_config
-        from tracker.sources.github.extract import extract_and_load
-        from tracker.windows import window_for_run
-        from tracker_airflow.hooks import GitHubHook, WarehouseHook
-
-        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
-        with WarehouseHook().connect() as conn:
-            loads = extract_and_load(conn, GitHubHook().get_client, load_config(), window, run_id, entity)
-        return {x.person_id: vars(x.result) | {"quarantined": x.quarantined} for x in loads}
-
     ready = warehouse_ready()
     for entity, asset in RAW_GITHUB.items():
-        ready >> extract_load.override(task_id=f"extract_load_{entity}", outlets=[asset])(entity=entity)
+        ready >> extract_load.override(task_id=f"extract_load_{entity}", outlets=[asset])(
+            source="github", options={"entities": [entity]})
 
 
 github_activity()

@@ -16,9 +16,9 @@ with the command to run — no retries.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tracker_airflow.assets import RAW_FITBIT_HEALTH
-from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+from airflow.sdk import CronDataIntervalTimetable, dag
+from tracker_airflow.assets import source_assets
+from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
@@ -32,23 +32,8 @@ from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_
     doc_md=__doc__,
 )
 def google_health():
-    @task(outlets=[RAW_FITBIT_HEALTH], retry_policy=SOURCE_RETRY_POLICY)
-    def extract_load_health(data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
-        from tracker.config import load_config
-        from tracker.sources.accounts import people_with_account
-        from tracker.sources.google_health.extract import ACCOUNT, extract_and_load
-        from tracker.windows import window_for_run
-        from tracker_airflow.hooks import GoogleHealthHook, WarehouseHook
-
-        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
-        loads = {}
-        with WarehouseHook().connect() as conn:
-            for person, account in people_with_account(load_config(), ACCOUNT):
-                client = GoogleHealthHook().get_client(account)
-                loads[person.id] = extract_and_load(conn, client, person, window, run_id).as_dict()
-        return loads
-
-    warehouse_ready() >> extract_load_health()
+    warehouse_ready() >> extract_load.override(task_id="extract_load_health",
+                                               outlets=source_assets("google_health"))(source="google_health")
 
 
 google_health()

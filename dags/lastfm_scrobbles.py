@@ -10,9 +10,9 @@ rows, and scrobbles failing validation go to `raw.quarantine`. Connection `lastf
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tracker_airflow.assets import RAW_LASTFM_SCROBBLES
-from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+from airflow.sdk import CronDataIntervalTimetable, dag
+from tracker_airflow.assets import source_assets
+from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
@@ -26,19 +26,8 @@ from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_
     doc_md=__doc__,
 )
 def lastfm_scrobbles():
-    @task(outlets=[RAW_LASTFM_SCROBBLES], retry_policy=SOURCE_RETRY_POLICY)
-    def extract_load_scrobbles(data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
-        from tracker.config import load_config
-        from tracker.sources.lastfm.extract import extract_and_load
-        from tracker.windows import window_for_run
-        from tracker_airflow.hooks import LastfmHook, WarehouseHook
-
-        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
-        with WarehouseHook().connect() as conn:
-            loads = extract_and_load(conn, LastfmHook().get_client, load_config(), window, run_id)
-        return {x.person_id: vars(x.result) | {"quarantined": x.quarantined} for x in loads}
-
-    warehouse_ready() >> extract_load_scrobbles()
+    warehouse_ready() >> extract_load.override(task_id="extract_load_scrobbles",
+                                               outlets=source_assets("lastfm"))(source="lastfm")
 
 
 lastfm_scrobbles()

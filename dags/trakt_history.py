@@ -11,9 +11,9 @@ validation go to `raw.quarantine`. Connection `trakt`: login = client id, passwo
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tracker_airflow.assets import RAW_TRAKT_HISTORY
-from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+from airflow.sdk import CronDataIntervalTimetable, dag
+from tracker_airflow.assets import source_assets
+from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
@@ -27,19 +27,8 @@ from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_
     doc_md=__doc__,
 )
 def trakt_history():
-    @task(outlets=[RAW_TRAKT_HISTORY], retry_policy=SOURCE_RETRY_POLICY)
-    def extract_load_history(data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
-        from tracker.config import load_config
-        from tracker.sources.trakt.extract import extract_and_load
-        from tracker.windows import window_for_run
-        from tracker_airflow.hooks import TraktHook, WarehouseHook
-
-        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
-        with WarehouseHook().connect() as conn:
-            loads = extract_and_load(conn, TraktHook().get_client(), load_config(), window, run_id)
-        return {x.person_id: vars(x.result) | {"quarantined": x.quarantined} for x in loads}
-
-    warehouse_ready() >> extract_load_history()
+    warehouse_ready() >> extract_load.override(task_id="extract_load_history",
+                                               outlets=source_assets("trakt"))(source="trakt")
 
 
 trakt_history()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
-from tracker_airflow.assets import RAW_OPEN_METEO_HOURLY
-from tracker_airflow.common import DEFAULT_ARGS, SOURCE_RETRY_POLICY, warehouse_ready
+from tracker_airflow.assets import source_assets
+from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
@@ -32,19 +32,8 @@ def weather_open_meteo():
 
         return OpenMeteoHook().get_client().ping()
 
-    @task(outlets=[RAW_OPEN_METEO_HOURLY], retry_policy=SOURCE_RETRY_POLICY)
-    def extract_load_hourly(data_interval_start=None, data_interval_end=None, dag_run=None, run_id=None):
-        from tracker.config import load_config
-        from tracker.sources.open_meteo.extract import extract_and_load
-        from tracker.windows import window_for_run
-        from tracker_airflow.hooks import OpenMeteoHook, WarehouseHook
-
-        window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
-        with WarehouseHook().connect() as conn:
-            loads = extract_and_load(conn, OpenMeteoHook().get_client(), load_config(), window, run_id)
-        return {f"{x.person_id}/{x.location}": vars(x.result) | {"quarantined": x.quarantined} for x in loads}
-
-    warehouse_ready() >> open_meteo_answers() >> extract_load_hourly()
+    extract_load_hourly = extract_load.override(task_id="extract_load_hourly", outlets=source_assets("weather"))
+    warehouse_ready() >> open_meteo_answers() >> extract_load_hourly(source="weather")
 
 
 weather_open_meteo()

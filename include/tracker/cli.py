@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 
 from tracker import settings as s
+from tracker.sources.catalogue import source_dags
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-SOURCE_DAGS = ("weather_open_meteo", "github_activity", "lastfm_scrobbles", "trakt_history", "google_health")
+SOURCE_DAGS = source_dags()  # every API source's DAG, from the source catalogue
 console = Console()
 
 
@@ -38,8 +39,15 @@ def _register_auth() -> None:
     app.add_typer(auth_app, name="auth")
 
 
+def _register_extract() -> None:
+    from tracker.extract_cli import register
+
+    register(app)  # `tracker extract`
+
+
 _register_imports()
 _register_auth()
+_register_extract()
 
 
 def _fail(message: str) -> None:

@@ -59,14 +59,25 @@ class PermanentSourceError(SourceError):
         self.reason = reason
 
 
-class AuthError(PermanentSourceError):
-    """401/403: the credentials in an Airflow connection are wrong, expired or lack a scope."""
+def credential_label(credential: str | None) -> str | None:
+    """What to fix, as a message shows it: a label ("environment variable GITHUB_TOKEN", "connection 'github'")
+    as given; a bare name (the older form, a connection id) as "connection 'name'"."""
+    if credential and not any(c.isspace() for c in credential):
+        return f"connection {credential!r}"
+    return credential
 
-    def __init__(self, conn_id: str | None, *, status: int | None = None, reason: str | None = None) -> None:
-        where = f"fix connection {conn_id!r}" if conn_id else "check the credentials"
+
+class AuthError(PermanentSourceError):
+    """401/403: the credentials are wrong, expired or lack a scope; `credential` labels what to fix."""
+
+    def __init__(self, credential: str | None, *, status: int | None = None, reason: str | None = None) -> None:
+        self.credential = credential_label(credential)
+        where = f"fix {self.credential}" if self.credential else "check the credentials"
         super().__init__(f"authentication failed (HTTP {status}): {reason or 'no reason given'}; {where}",
                          status=status, reason=reason)
-        self.conn_id = conn_id
+        # the connection id a label names, for callers that still read it
+        named = re.fullmatch(r"connection '([^']+)'", self.credential or "")
+        self.conn_id = named.group(1) if named else None
 
 
 class MalformedResponseError(PermanentSourceError):
@@ -146,6 +157,7 @@ class HttpClient:
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        credential: str | None = None,
         conn_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -159,7 +171,8 @@ class HttpClient:
         self.max_wait = max_wait
         self.sleep = sleep
         self.jitter = jitter
-        self.conn_id = conn_id
+        self.credential = credential_label(credential or conn_id)  # labels what to fix in an AuthError
+        self.conn_id = conn_id  # the older name of a credential label (a connection id)
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *,
                  headers: Mapping[str, str] | None = None, max_retries: int | None = None) -> Any:
@@ -218,7 +231,7 @@ class HttpClient:
             self._wait(attempt, _server_wait(resp), shown, problem)
             return
         if status in (401, 403):
-            raise AuthError(self.conn_id, status=status, reason=reason)
+            raise AuthError(self.credential, status=status, reason=reason)
         raise PermanentSourceError(f"{shown}: HTTP {status}: {reason}", status=status, reason=reason)
 
     def _wait(self, attempt: int, server_hint: float | None, shown: str, problem: str) -> None:

@@ -1,23 +1,24 @@
-"""Assets: one per raw table, so the dbt DAG runs when any source lands data."""
+"""Assets: one per raw table of the source catalogue, so the dbt DAG runs when any source lands data."""
 
 from __future__ import annotations
 
 from airflow.sdk import Asset
+from tracker.sources.catalogue import SOURCES, api_sources
+from tracker.warehouse.loader import RawTable
 
 
-def raw_asset(table: str) -> Asset:
-    return Asset(name=f"raw.{table}", uri=f"postgres://warehouse:5432/warehouse/raw/{table}", group="raw")
+def raw_asset(table: RawTable) -> Asset:
+    return Asset(name=table.qualified, uri=f"postgres://warehouse:5432/warehouse/{table.schema}/{table.name}",
+                 group="raw")
 
 
-RAW_OPEN_METEO_HOURLY = raw_asset("open_meteo__hourly")
+def source_assets(source_id: str) -> list[Asset]:
+    """The Assets of every raw table a source writes (a DAG task's outlets)."""
+    return [raw_asset(t) for t in SOURCES[source_id].tables]
+
+
 # GitHub entity → its raw table's asset (one extract task per entity)
-RAW_GITHUB = {entity: raw_asset(f"github__{entity}")
-              for entity in ("commits", "pull_requests", "reviews", "issues", "contributions_daily")}
-RAW_LASTFM_SCROBBLES = raw_asset("lastfm__scrobbles")
-RAW_TRAKT_HISTORY = raw_asset("trakt__history")
-# the Google Health API DAG writes the Fitbit raw tables (source google_health_api); one Asset for all of them
-RAW_FITBIT_HEALTH = raw_asset("fitbit__health")
+RAW_GITHUB = {t.name.removeprefix("github__"): raw_asset(t) for t in SOURCES["github"].tables}
 
-# every raw asset; the dbt DAG is scheduled on any of them
-RAW_ASSETS = [RAW_OPEN_METEO_HOURLY, *RAW_GITHUB.values(), RAW_LASTFM_SCROBBLES, RAW_TRAKT_HISTORY,
-              RAW_FITBIT_HEALTH]
+# the Asset of every raw table a DAG writes, each once; the dbt DAG is scheduled on any of them
+RAW_ASSETS = list({t.qualified: raw_asset(t) for s in api_sources() for t in s.tables}.values())

@@ -1,4 +1,4 @@
-"""What every Tracker DAG shares: default args, typed retry rules, the warehouse-ready task."""
+"""What every Tracker DAG shares: default args, typed retry rules, the warehouse-ready and extract tasks."""
 
 from __future__ import annotations
 
@@ -42,3 +42,21 @@ def warehouse_ready(run_id=None) -> bool:
         sync_people(conn, load_config(), run_id or "manual")
     print(f"first run: {first}; newly applied: {applied or 'nothing'}")
     return first
+
+
+@task(retry_policy=SOURCE_RETRY_POLICY)
+def extract_load(source: str, options: dict | None = None, data_interval_start=None, data_interval_end=None,
+                 dag_run=None, run_id=None) -> list[dict]:
+    """Run catalogue source `source`'s extract for the run's data interval with the clients of its
+    connection (`options`: the extract's keyword options); returns one summary per Load."""
+    from tracker.config import load_config
+    from tracker.sources.catalogue import source as catalogue_source
+    from tracker.windows import window_for_run
+
+    from tracker_airflow.hooks import HOOKS, WarehouseHook
+
+    window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
+    extract = catalogue_source(source).extract_function()
+    with WarehouseHook().connect() as conn:
+        loads = extract(conn, HOOKS[source]().clients(), load_config(), window, run_id, **(options or {}))
+    return [load.as_dict() for load in loads]

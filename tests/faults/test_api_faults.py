@@ -18,7 +18,7 @@ from tracker.demo import google_health_api
 from tracker.demo.server import DemoRequest, DemoResponse, serve_in_thread
 from tracker.http import HttpClient, MalformedResponseError, TransientSourceError
 from tracker.sources.google_health.client import GoogleHealthClient, RateLimiter
-from tracker.sources.google_health.extract import extract_and_load
+from tracker.sources.google_health.extract import extract_person
 from tracker.windows import ExtractWindow
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -114,7 +114,7 @@ def loaded(api, warehouse):
         warehouse.execute(f"delete from {table} where person_id = %s", (PERSON.id,))  # noqa: S608
     faulty.mode = "clean"
     with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
-        extract_and_load(conn, client_for(url), PERSON, WINDOW, "clean")
+        extract_person(conn, client_for(url), PERSON, WINDOW, "clean")
     held = fingerprint(warehouse)
     assert rows(held) > 5000 and all(n > 0 for n, _ in held.values()), held
     yield held
@@ -126,7 +126,7 @@ def run_with(api, mode: str):
     faulty, url = api
     faulty.mode, faulty.seen = mode, Counter()
     with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
-        return extract_and_load(conn, client_for(url), PERSON, WINDOW, f"fault-{mode}")
+        return extract_person(conn, client_for(url), PERSON, WINDOW, f"fault-{mode}")
 
 
 def lost(held: dict, now: dict) -> int:
@@ -142,7 +142,7 @@ def test_empty_answer_keeps_what_the_warehouse_holds(api, loaded, warehouse, mod
     fault = _fault(request, case, "run succeeds, nothing deleted, kept rows reported")
     summary = run_with(api, mode)
     now = fingerprint(warehouse)
-    kept = sum(t.kept for t in summary.types.values())
+    kept = sum(t.kept for t in summary)
     fault.record(f"success; kept {kept:,} rows the answer did not cover", before=rows(loaded), after=rows(now),
                  lost=rows(loaded) - rows(now))
     assert now == loaded
@@ -223,7 +223,7 @@ def test_no_lock_is_held_on_the_table_while_the_api_is_paged(api, loaded, wareho
     try:
         faulty.mode = "clean"
         with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
-            extract_and_load(conn, client_for(f"{slow_url}{google_health_api.PREFIX}"), PERSON, WINDOW, "slow")
+            extract_person(conn, client_for(f"{slow_url}{google_health_api.PREFIX}"), PERSON, WINDOW, "slow")
     finally:
         server.shutdown()
         server.server_close()

@@ -51,7 +51,7 @@ def load_api_week(warehouse, person, tmp_path) -> None:
     from tracker import settings
     from tracker.sources.google_health import oauth
     from tracker.sources.google_health.client import GoogleHealthClient
-    from tracker.sources.google_health.extract import extract_and_load
+    from tracker.sources.google_health.extract import extract_person
     from tracker.windows import ExtractWindow
 
     store = oauth.TokenStore(tmp_path / "google_health.json")
@@ -59,8 +59,8 @@ def load_api_week(warehouse, person, tmp_path) -> None:
     endpoint = oauth.TokenEndpoint(oauth.OAuthClient("demo-client", "secret",
                                                      token_url=f"{settings.demo_url()}/google-health/oauth/token"))
     client = GoogleHealthClient(f"{settings.demo_url()}/google-health", oauth.TokenProvider(store, endpoint))
-    extract_and_load(warehouse, client, person, ExtractWindow(API_START, API_END), "test-api",
-                     repull=timedelta(0))
+    extract_person(warehouse, client, person, ExtractWindow(API_START, API_END), "test-api",
+                   repull=timedelta(0))
 
 
 def test_every_health_gold_table_from_api_and_export_with_source_precedence(warehouse, demo_api, tmp_path):

@@ -47,8 +47,7 @@ def load_github(conn, person: Person, demo_url: str) -> None:
         return GitHubClient("demo-token", login, rest_url=f"{demo_url}/github/api",
                             graphql_url=f"{demo_url}/github/api/graphql")
 
-    for entity in extract.ENTITIES:
-        extract.extract_and_load(conn, client_for, config, ExtractWindow(START, END), "test-productivity", entity)
+    extract.extract_and_load(conn, client_for, config, ExtractWindow(START, END), "test-productivity")
 
 
 def expected_days(conn, person_id: str) -> dict:

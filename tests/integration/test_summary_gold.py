@@ -71,10 +71,9 @@ def load_everything(conn, person: Person, demo_url: str, exports) -> None:
 
     config, window, run = TrackerConfig(people=[person]), ExtractWindow(START, END), "test-summary"
     sync_people(conn, config, run)
-    for entity in github.ENTITIES:
-        github.extract_and_load(conn, lambda login: GitHubClient(
-            "t", login, rest_url=f"{demo_url}/github/api", graphql_url=f"{demo_url}/github/api/graphql"),
-            config, window, run, entity)
+    github.extract_and_load(conn, lambda login: GitHubClient(
+        "t", login, rest_url=f"{demo_url}/github/api", graphql_url=f"{demo_url}/github/api/graphql"),
+        config, window, run)
     lastfm.extract_and_load(conn, lambda user: LastfmClient("k", user, base_url=f"{demo_url}/lastfm/2.0/"),
                             config, window, run)
     trakt.extract_and_load(conn, TraktClient("c", "t", base_url=f"{demo_url}/trakt"), config, window, run)

@@ -63,7 +63,7 @@ def test_overlapping_window_does_not_duplicate(warehouse, demo_api):
     [load] = extract_and_load(warehouse, client, config, ExtractWindow(datetime(2026, 8, 31, 12, tzinfo=UTC),
                                                                        datetime(2026, 9, 3, tzinfo=UTC)), "run-b")
     # THEN only the new hours are inserted and the overlap is left untouched
-    assert (load.result.inserted, load.result.updated, load.result.deleted) == (36, 0, 0)
+    assert (load.inserted, load.updated, load.deleted) == (36, 0, 0)
     n, distinct = warehouse.execute("select count(*), count(distinct (location_name, observed_at)) "
                                     "from raw.open_meteo__hourly").fetchone()
     assert n == distinct == 60

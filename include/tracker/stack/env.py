@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tracker import settings as s
+from tracker.sources.catalogue import api_sources
 
 
 def connections(secrets: s.Secrets, *, demo: bool) -> dict[str, str]:
@@ -27,30 +28,11 @@ def connections(secrets: s.Secrets, *, demo: bool) -> dict[str, str]:
         }),
     }
     if demo:
-        conns["AIRFLOW_CONN_OPEN_METEO"] = json.dumps({
-            "conn_type": "http",
-            "extra": {
-                "archive_url": f"{s.demo_url()}/open-meteo/v1/archive",
-                "forecast_url": f"{s.demo_url()}/open-meteo/v1/forecast",
-            },
-        })
-        # the demo APIs accept any credentials except `bad`; logins/user names come from the config
-        conns["AIRFLOW_CONN_GITHUB"] = json.dumps({
-            "conn_type": "http", "password": "demo-token",
-            "extra": {"rest_url": f"{s.demo_url()}/github/api", "graphql_url": f"{s.demo_url()}/github/api/graphql"},
-        })
-        conns["AIRFLOW_CONN_LASTFM"] = json.dumps({
-            "conn_type": "http", "password": "demo-api-key", "extra": {"base_url": f"{s.demo_url()}/lastfm/2.0/"},
-        })
-        conns["AIRFLOW_CONN_GOOGLE_HEALTH"] = json.dumps({
-            "conn_type": "http", "login": "demo-client-id", "password": "demo-client-secret",
-            "extra": {"base_url": f"{s.demo_url()}/google-health",
-                      "token_url": f"{s.demo_url()}/google-health/oauth/token"},
-        })
-        conns["AIRFLOW_CONN_TRAKT"] = json.dumps({
-            "conn_type": "http", "login": "demo-client-id", "password": "demo-access-token",
-            "extra": {"base_url": f"{s.demo_url()}/trakt"},
-        })
+        # every API source's connection, pointing at the demo server (see the source catalogue); the demo APIs
+        # accept any credentials except `bad`; logins/user names come from the config
+        for source in api_sources():
+            if source.connection and source.demo:
+                conns[f"AIRFLOW_CONN_{source.connection.upper()}"] = json.dumps(source.demo_connection(s.demo_url()))
     return conns
 
 

@@ -3,7 +3,7 @@ user's event feed (ETag polling), for half-open UTC windows [start, end).
 
 Base URLs are configurable for GitHub Enterprise Server (`https://HOST/api/v3`, `https://HOST/api/graphql`).
 Rate limits are handled by `GitHubHttp` (see ratelimit.py); 401/403 bad credentials raise `AuthError` naming
-the Airflow connection.
+the credential to fix.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracker.http import AuthError, HttpClient, JsonResponse, PermanentSourceError, TransientSourceError
+from tracker.http import (
+    AuthError,
+    HttpClient,
+    JsonResponse,
+    PermanentSourceError,
+    TransientSourceError,
+    credential_label,
+)
 from tracker.sources.github import search
 from tracker.sources.github.models import (
     SOURCE,
@@ -70,12 +77,12 @@ def _utc(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 class GitHubClient:
     def __init__(self, token: str, login: str, rest_url: str = "https://api.github.com",
                  graphql_url: str = "https://api.github.com/graphql", http: HttpClient | None = None,
-                 conn_id: str = "github", *, now: Callable[[], datetime] | None = None) -> None:
+                 credential: str | None = "github", *, now: Callable[[], datetime] | None = None) -> None:
         self.login = login
         self.rest_url = rest_url.rstrip("/")
         self.graphql_url = graphql_url
-        self.conn_id = conn_id
-        self.http = http or GitHubHttp(conn_id=conn_id)
+        self.credential = credential  # labels what to fix when GitHub refuses the token
+        self.http = http or GitHubHttp(credential=credential)
         self.now = now or (lambda: datetime.now(UTC))
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                          "X-GitHub-Api-Version": "2022-11-28"}
@@ -88,10 +95,10 @@ class GitHubClient:
         try:
             return self.http.request_json(method, url, params=params, json=json,
                                           headers={**self._headers, **(headers or {})})
-        except AuthError as exc:  # a shared HttpClient may not know which connection it serves
-            if exc.conn_id == self.conn_id:
+        except AuthError as exc:  # a shared HttpClient may not know which credential it serves
+            if self.credential is None or exc.credential == credential_label(self.credential):
                 raise
-            raise AuthError(self.conn_id, status=exc.status, reason=exc.reason) from None
+            raise AuthError(self.credential, status=exc.status, reason=exc.reason) from None
 
     def _get(self, url: str, params: dict[str, Any] | None) -> JsonResponse:
         return self._call("GET", url, params)

@@ -1,13 +1,12 @@
 """GitHub → raw.github__{commits,pull_requests,reviews,issues,contributions_daily} for a window.
 
-One entity per call (one Airflow task each). Every person with `accounts.github` gets a client for their
-login; each load is a keyed merge bounded by the window on the table's time column, and records failing the
-checks below go to the quarantine (replaced per person, entity and window, so reruns never pile up).
+One Airflow task per entity (`entities=[...]`; all by default). Every person with `accounts.github` gets a
+client for their login; each load is a keyed merge bounded by the window on the table's time column, and
+records failing the checks below go to the quarantine (replaced per person, entity and window, so reruns never pile up).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -18,13 +17,13 @@ import psycopg
 
 from tracker.config import TrackerConfig
 from tracker.sources.accounts import people_with_account
+from tracker.sources.contract import Clients, client_for
 from tracker.sources.github.client import GitHubClient
 from tracker.sources.github.models import Commit, ContributionDay, Issue, Review
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow, plain_utc
-
-log = logging.getLogger(__name__)
 
 SOURCE = "github"
 ACCOUNT = "github"
@@ -150,33 +149,22 @@ def load_window(entity: str, window: ExtractWindow) -> tuple[datetime, datetime]
     return day_start(window.start.date()), day_start(last) + timedelta(days=1)
 
 
-@dataclass
-class GitHubLoad:
-    person_id: str
-    entity: str
-    result: LoadResult
-    quarantined: int
-
-
-def extract_and_load(conn: psycopg.Connection, client_for: Callable[[str], GitHubClient], config: TrackerConfig,
-                     window: ExtractWindow, run_id: str, entity: str) -> list[GitHubLoad]:
-    """Load one entity for every person with a GitHub login; `client_for(login)` builds their client."""
+def extract_and_load(conn: psycopg.Connection, clients: Clients, config: TrackerConfig, window: ExtractWindow,
+                     run_id: str, *, entities: Sequence[str] = tuple(ENTITIES)) -> list[Load]:
+    """Load `entities` for every person with a GitHub login; `clients(login)` builds their client."""
     window = plain_utc(window)
-    spec = ENTITIES[entity]
-    start, end = load_window(entity, window)
     loads = []
-    for person, login in people_with_account(config, ACCOUNT):
-        good, rejected = [], []
-        for item in spec.fetch(client_for(login), window.start, window.end):
-            if reason := spec.invalid(item):
-                rejected.append(quarantine.Rejected(
+    for entity in entities:
+        spec = ENTITIES[entity]
+        start, end = load_window(entity, window)
+        for person, login in people_with_account(config, ACCOUNT):
+            loads.append(load_validated(
+                conn, spec.table, spec.fetch(client_for(clients, login), window.start, window.end),
+                to_row=lambda item, p=person.id, login=login, spec=spec: spec.row(p, login, item),
+                invalid=spec.invalid,
+                reject=lambda item, reason, spec=spec: quarantine.Rejected(
                     locator=spec.locator(item), reason=reason, record_at=spec.at(item),
-                    raw_text=orjson.dumps(spec.record(item)).decode()))
-                continue
-            good.append(spec.row(person.id, login, item))
-        result = load(conn, spec.table, good, run_id=run_id, window=Window(start, end, {"person_id": person.id}))
-        n_bad = quarantine.replace(conn, person_id=person.id, source=SOURCE, entity=entity, run_id=run_id,
-                                   rejected=rejected, window_start=start, window_end=end)
-        log.info("github %s %s (%s) %s: %s, quarantined %d", entity, person.id, login, window, result, n_bad)
-        loads.append(GitHubLoad(person.id, entity, result, n_bad))
+                    raw_text=orjson.dumps(spec.record(item)).decode()),
+                run_id=run_id, window=Window(start, end, {"person_id": person.id}),
+                quarantine_scope=QuarantineScope(SOURCE, entity, person.id, start, end)))
     return loads

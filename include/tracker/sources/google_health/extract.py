@@ -20,7 +20,6 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,13 +27,15 @@ from zoneinfo import ZoneInfo
 import orjson
 import psycopg
 
-from tracker.config import Person
+from tracker.config import Person, TrackerConfig
 from tracker.http import MalformedResponseError
+from tracker.sources.accounts import people_with_account
+from tracker.sources.contract import Clients, client_for
 from tracker.sources.fitbit_export import tables
 from tracker.sources.google_health.client import GoogleHealthClient
 from tracker.sources.google_health.models import DataPoint, coerce_wire_values, parse_data_point
-from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadTotals, RawTable, Window, load, replace_window
+from tracker.warehouse.loader import RawTable, Window, load
+from tracker.warehouse.loads import Load, QuarantineScope, load_checked
 from tracker.warehouse.quarantine import Rejected
 from tracker.windows import ExtractWindow, plain_utc
 
@@ -71,21 +72,6 @@ def numeric_log_id(point_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(point_id.encode(), digest_size=8).digest(), "big") >> 1
 
 
-@dataclass
-class TypeLoad(LoadTotals):
-    quarantined: int = 0
-
-
-@dataclass
-class HealthLoad:
-    person_id: str
-    window: ExtractWindow
-    types: dict[str, TypeLoad] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"window": str(self.window), **{k: vars(v) for k, v in self.types.items()}}
-
-
 class BadPoint(ValueError):
     """A point that parsed but cannot be loaded (value out of range, missing field)."""
 
@@ -98,7 +84,7 @@ class _Extract:
         # local days touched by the window: [first_day, stop_day)
         self.first_day = window.start.astimezone(self.zone).date()
         self.stop_day = (window.end - timedelta(microseconds=1)).astimezone(self.zone).date() + timedelta(days=1)
-        self.summary = HealthLoad(person.id, window)
+        self.loads: list[Load] = []
 
     # ------------------------------------------------------------------------------------------ plumbing
     def points(self, data_type: str, start: date | datetime, end: date | datetime,
@@ -125,20 +111,10 @@ class _Extract:
 
     def finish(self, data_type: str, table: RawTable, rows: Iterable[tuple], rejected: list[Rejected],
                window: Window, *, replace: bool = False) -> None:
-        stats = self.summary.types.setdefault(data_type, TypeLoad())
-        rows = list(rows)  # every page read (and retried) before the transaction takes any lock
-        with self.conn.transaction():
-            loader = replace_window if replace else load
-            stats.add(loader(self.conn, table, rows, run_id=self.run_id, window=window))
-            stats.quarantined += quarantine.replace(
-                self.conn, person_id=self.person.id, source=SOURCE, entity=data_type, run_id=self.run_id,
-                rejected=rejected, window_start=self.window.start, window_end=self.window.end,
-                locator_prefix=file_of(data_type))
-        log.info("google health %s %s %s: %s", self.person.id, data_type, self.window, vars(stats))
-        if stats.kept:
-            log.warning("google health %s %s: the answer had nothing for some days of %s; kept the %d rows the "
-                        "warehouse holds for them (an empty answer never deletes)", self.person.id, data_type,
-                        self.window, stats.kept)
+        self.loads.append(load_checked(
+            self.conn, table, rows, rejected, run_id=self.run_id, window=window, replace=replace,
+            quarantine_scope=QuarantineScope(SOURCE, data_type, self.person.id, self.window.start,
+                                             self.window.end, locator_prefix=file_of(data_type))))
 
     def row(self, table: RawTable, data_type: str, values: dict[str, Any]) -> tuple:
         return tables.row_tuple(table, values, self.base(data_type))
@@ -239,7 +215,8 @@ class _Extract:
                 " where x.person_id = s.person_id and x.source = s.source and x.log_id = s.log_id))",
                 {"p": self.person.id, "s": SOURCE, "ids": sorted({r[2] for r in sessions})})
             result = load(self.conn, tables.SLEEP_STAGES, stages, run_id=self.run_id)
-        self.summary.types.setdefault("sleep-stages", TypeLoad()).add(result)
+        self.loads.append(Load.of(result, source=SOURCE, entity="sleep-stages", person_id=self.person.id,
+                                  window=self.instant_window()))
 
     def exercise(self) -> None:
         rejected: list[Rejected] = []
@@ -265,7 +242,7 @@ class _Extract:
                 "record": p.record}))
         self.finish("exercise", tables.EXERCISES, rows, rejected, self.instant_window())
 
-    def run(self) -> HealthLoad:
+    def run(self) -> list[Load]:
         self.heart_rate()
         self.daily_rollup("steps", tables.STEPS_DAILY, _steps)
         self.daily_rollup("time-in-heart-rate-zone", tables.HEART_RATE_ZONES, _zone_minutes)
@@ -276,7 +253,7 @@ class _Extract:
         self.zone_limits()
         self.sleep()
         self.exercise()
-        return self.summary
+        return self.loads
 
 
 # ------------------------------------------------------------------------------------------ value mappers
@@ -318,9 +295,17 @@ def _respiratory(v: Any) -> dict[str, Any]:
     return {"breaths_per_minute": v.breaths_per_minute}
 
 
-def extract_and_load(conn: psycopg.Connection, client: GoogleHealthClient, person: Person, window: ExtractWindow,
-                     run_id: str, *, repull: timedelta = DEFAULT_REPULL) -> HealthLoad:
-    """Load every supported type for `window` widened by `repull` days before it (see the module doc)."""
+def extract_person(conn: psycopg.Connection, client: GoogleHealthClient, person: Person, window: ExtractWindow,
+                   run_id: str, *, repull: timedelta = DEFAULT_REPULL) -> list[Load]:
+    """Load every supported type of one person for `window` widened by `repull` before it (see the module doc)."""
     window = plain_utc(window)
     widened = ExtractWindow(window.start - repull, window.end)
     return _Extract(conn, client, person, widened, run_id).run()
+
+
+def extract_and_load(conn: psycopg.Connection, clients: Clients, config: TrackerConfig, window: ExtractWindow,
+                     run_id: str, *, repull: timedelta = DEFAULT_REPULL) -> list[Load]:
+    """Every person with `accounts.google_health`; `clients(account)` builds their client (its tokens are
+    the account's row in `auth.oauth_tokens`)."""
+    return [load for person, account in people_with_account(config, ACCOUNT)
+            for load in extract_person(conn, client_for(clients, account), person, window, run_id, repull=repull)]

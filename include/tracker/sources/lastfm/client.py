@@ -23,12 +23,12 @@ def _mbid(value: str | None) -> str | None:
 
 class LastfmClient:
     def __init__(self, api_key: str, user: str, base_url: str = "https://ws.audioscrobbler.com/2.0/",
-                 http: HttpClient | None = None, conn_id: str = "lastfm") -> None:
+                 http: HttpClient | None = None, credential: str | None = "lastfm") -> None:
         self.api_key = api_key
         self.user = user
         self.base_url = base_url
-        self.conn_id = conn_id
-        self.http = http or LastfmHttp(conn_id=conn_id)
+        self.http = http or LastfmHttp(credential=credential)
+        self.credential = credential  # labels what to fix when the key is refused (a bare name: a connection)
 
     def recent_tracks(self, start: datetime, end: datetime) -> list[Scrobble]:
         """Every scrobble with start <= played_at < end, oldest first; the now-playing item is skipped.
@@ -47,7 +47,7 @@ class LastfmClient:
         while page <= pages:
             body = self.http.get_json(self.base_url, {**params, "page": page})
             if found := error_code(body):  # an error body sent with HTTP 200
-                raise error_for(*found, conn_id=self.conn_id)
+                raise error_for(*found, credential=self.credential)
             recent = parse(RecentTracksResponse, body, source=SOURCE).recenttracks
             pages = recent.attr.totalPages
             for i, item in enumerate(recent.tracks):

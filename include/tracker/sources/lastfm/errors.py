@@ -36,10 +36,10 @@ def error_code(body: Any) -> tuple[int, str] | None:
     return None
 
 
-def error_for(code: int, message: str, *, conn_id: str | None, status: int | None = None) -> SourceError:
+def error_for(code: int, message: str, *, credential: str | None, status: int | None = None) -> SourceError:
     reason = f"Last.fm error {code}: {message or 'no message'}"
     if code in AUTH_CODES:
-        return AuthError(conn_id, status=status, reason=reason)
+        return AuthError(credential, status=status, reason=reason)
     if code in TRANSIENT_CODES:
         return TransientSourceError(reason, status=status)
     return PermanentSourceError(reason, status=status, reason=reason)
@@ -55,7 +55,7 @@ class LastfmHttp(HttpClient):
             super()._raise_or_wait(resp, attempt, last, shown)
             return
         code, message = found
-        error = error_for(code, message, conn_id=self.conn_id, status=resp.status_code)
+        error = error_for(code, message, credential=self.credential, status=resp.status_code)
         if not isinstance(error, TransientSourceError):
             raise error
         if last:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import orjson
 import psycopg
 
 from tracker.config import TrackerConfig
 from tracker.sources.accounts import people_with_account
-from tracker.sources.lastfm.client import LastfmClient
+from tracker.sources.contract import Clients, client_for
 from tracker.sources.lastfm.models import Scrobble
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow, plain_utc
 
-log = logging.getLogger(__name__)
-
-ACCOUNT = "lastfm"
+SOURCE = ACCOUNT = "lastfm"
 
 SCROBBLES = RawTable(
     schema="raw", name="lastfm__scrobbles",
@@ -39,32 +34,18 @@ def invalid_reason(s: Scrobble) -> str | None:
     return None
 
 
-@dataclass
-class ScrobbleLoad:
-    person_id: str
-    result: LoadResult
-    quarantined: int
-
-
-def extract_and_load(conn: psycopg.Connection, client_for: Callable[[str], LastfmClient], config: TrackerConfig,
-                     window: ExtractWindow, run_id: str) -> list[ScrobbleLoad]:
-    """`client_for(user)` builds the client for a person's Last.fm user name."""
+def extract_and_load(conn: psycopg.Connection, clients: Clients, config: TrackerConfig, window: ExtractWindow,
+                     run_id: str) -> list[Load]:
+    """Every person with a Last.fm user name; `clients(user)` builds their client."""
     window = plain_utc(window)
-    loads = []
-    for person, user in people_with_account(config, ACCOUNT):
-        good, rejected = [], []
-        for s in client_for(user).recent_tracks(window.start, window.end):
-            if reason := invalid_reason(s):
-                rejected.append(quarantine.Rejected(
-                    locator=f"{user}@{s.played_at.isoformat()}", reason=reason, record_at=s.played_at,
-                    raw_text=orjson.dumps(s.record).decode()))
-                continue
-            good.append((person.id, s.played_at, s.artist, s.track, s.album, s.artist_mbid, s.track_mbid,
-                         s.album_mbid, s.url, s.loved, user, s.record))
-        result = load(conn, SCROBBLES, good, run_id=run_id,
-                      window=Window(window.start, window.end, {"person_id": person.id}))
-        n_bad = quarantine.replace(conn, person_id=person.id, source="lastfm", entity="scrobbles", run_id=run_id,
-                                   rejected=rejected, window_start=window.start, window_end=window.end)
-        log.info("lastfm %s (%s) %s: %s, quarantined %d", person.id, user, window, result, n_bad)
-        loads.append(ScrobbleLoad(person.id, result, n_bad))
-    return loads
+    return [load_validated(
+        conn, SCROBBLES, client_for(clients, user).recent_tracks(window.start, window.end),
+        to_row=lambda s, p=person.id, user=user: (p, s.played_at, s.artist, s.track, s.album, s.artist_mbid,
+                                                  s.track_mbid, s.album_mbid, s.url, s.loved, user, s.record),
+        invalid=invalid_reason,
+        reject=lambda s, reason, user=user: quarantine.Rejected(
+            locator=f"{user}@{s.played_at.isoformat()}", reason=reason, record_at=s.played_at,
+            raw_text=orjson.dumps(s.record).decode()),
+        run_id=run_id, window=Window(window.start, window.end, {"person_id": person.id}),
+        quarantine_scope=QuarantineScope(SOURCE, "scrobbles", person.id, window.start, window.end))
+        for person, user in people_with_account(config, ACCOUNT)]

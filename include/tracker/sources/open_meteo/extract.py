@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
 import orjson
 import psycopg
 
 from tracker.config import TrackerConfig
-from tracker.sources.open_meteo.client import OpenMeteoClient
+from tracker.sources.contract import Clients, client_for
 from tracker.sources.open_meteo.models import HourlyRow
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow
 
-log = logging.getLogger(__name__)
+SOURCE = "open_meteo"
 
 HOURLY = RawTable(
     schema="raw", name="open_meteo__hourly",
@@ -46,37 +44,27 @@ def invalid_reason(row: HourlyRow) -> str | None:
     return None
 
 
-@dataclass
-class WeatherLoad:
-    person_id: str
-    location: str
-    result: LoadResult
-    quarantined: int
-
-
-def extract_and_load(conn: psycopg.Connection, client: OpenMeteoClient, config: TrackerConfig,
-                     window: ExtractWindow, run_id: str) -> list[WeatherLoad]:
+def extract_and_load(conn: psycopg.Connection, clients: Clients, config: TrackerConfig,
+                     window: ExtractWindow, run_id: str) -> list[Load]:
+    """Every configured location of every person (Open-Meteo has no accounts: `clients(None)`)."""
+    client = client_for(clients, None)
     loads = []
     for person in config.people:
         for loc in person.locations:
-            rows = client.hourly(loc.latitude, loc.longitude, window.start, window.end)
-            good, rejected = [], []
-            for row in rows:
-                if reason := invalid_reason(row):
-                    rejected.append(quarantine.Rejected(
-                        locator=f"{loc.name}@{row.observed_at.isoformat()}", reason=reason,
-                        record_at=row.observed_at,
-                        raw_text=orjson.dumps(row.record).decode()))
-                    continue
-                good.append((person.id, loc.name, loc.latitude, loc.longitude, loc.timezone, row.observed_at,
-                             row.temperature_2m, row.apparent_temperature, row.precipitation, row.rain,
-                             row.relative_humidity_2m, row.wind_speed_10m, row.weather_code, row.is_day,
-                             row.sunshine_duration, row.endpoint, row.record))
-            result = load(conn, HOURLY, good, run_id=run_id, window=Window(
-                window.start, window.end, {"person_id": person.id, "location_name": loc.name}))
-            n_bad = quarantine.replace(conn, person_id=person.id, source="open_meteo", entity="hourly",
-                                       run_id=run_id, rejected=rejected, window_start=window.start,
-                                       window_end=window.end, locator_prefix=f"{loc.name}@")
-            log.info("weather %s/%s %s: %s, quarantined %d", person.id, loc.name, window, result, n_bad)
-            loads.append(WeatherLoad(person.id, loc.name, result, n_bad))
+            loads.append(load_validated(
+                conn, HOURLY, client.hourly(loc.latitude, loc.longitude, window.start, window.end),
+                to_row=lambda row, p=person, loc=loc: (
+                    p.id, loc.name, loc.latitude, loc.longitude, loc.timezone, row.observed_at,
+                    row.temperature_2m, row.apparent_temperature, row.precipitation, row.rain,
+                    row.relative_humidity_2m, row.wind_speed_10m, row.weather_code, row.is_day,
+                    row.sunshine_duration, row.endpoint, row.record),
+                invalid=invalid_reason,
+                reject=lambda row, reason, loc=loc: quarantine.Rejected(
+                    locator=f"{loc.name}@{row.observed_at.isoformat()}", reason=reason, record_at=row.observed_at,
+                    raw_text=orjson.dumps(row.record).decode()),
+                run_id=run_id,
+                window=Window(window.start, window.end, {"person_id": person.id, "location_name": loc.name}),
+                quarantine_scope=QuarantineScope(SOURCE, "hourly", person.id, window.start, window.end,
+                                                 locator_prefix=f"{loc.name}@"),
+                scope=loc.name))
     return loads

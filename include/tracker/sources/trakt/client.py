@@ -22,10 +22,9 @@ def trakt_time(moment: datetime) -> str:
 
 class TraktClient:
     def __init__(self, client_id: str, access_token: str, base_url: str = "https://api.trakt.tv",
-                 http: HttpClient | None = None, conn_id: str = "trakt") -> None:
+                 http: HttpClient | None = None, credential: str | None = "trakt") -> None:
         self.base_url = base_url.rstrip("/")
-        self.conn_id = conn_id
-        self.http = http or HttpClient(conn_id=conn_id)
+        self.http = http or HttpClient(credential=credential)
         self.headers = {"Content-Type": "application/json", "trakt-api-version": API_VERSION,
                         "trakt-api-key": client_id, "Authorization": f"Bearer {access_token}"}
 

@@ -7,23 +7,19 @@ each their own connection and DAG run).
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
 import orjson
 import psycopg
 
 from tracker.config import TrackerConfig
 from tracker.sources.accounts import people_with_account
-from tracker.sources.trakt.client import TraktClient
+from tracker.sources.contract import Clients, client_for
 from tracker.sources.trakt.models import Watch
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadResult, RawTable, Window, load
+from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow, plain_utc
 
-log = logging.getLogger(__name__)
-
-ACCOUNT = "trakt"
+SOURCE = ACCOUNT = "trakt"
 MEDIA_TYPES = frozenset({"movie", "episode"})
 MAX_RUNTIME_MINUTES = 24 * 60
 
@@ -48,36 +44,22 @@ def invalid_reason(w: Watch) -> str | None:
     return None
 
 
-@dataclass
-class HistoryLoad:
-    person_id: str
-    result: LoadResult
-    quarantined: int
-
-
-def extract_and_load(conn: psycopg.Connection, client: TraktClient, config: TrackerConfig, window: ExtractWindow,
-                     run_id: str) -> list[HistoryLoad]:
+def extract_and_load(conn: psycopg.Connection, clients: Clients, config: TrackerConfig, window: ExtractWindow,
+                     run_id: str) -> list[Load]:
     window = plain_utc(window)
     people = people_with_account(config, ACCOUNT)
     if len(people) > 1:
         raise ValueError(f"{len(people)} people have a trakt account ({[p.id for p, _ in people]}), but one Trakt "
                          "connection holds one user's token")
-    loads = []
-    for person, user in people:
-        good, rejected = [], []
-        for w in client.history(window.start, window.end):
-            if reason := invalid_reason(w):
-                rejected.append(quarantine.Rejected(
-                    locator=f"history/{w.history_id}", reason=reason, record_at=w.watched_at,
-                    raw_text=orjson.dumps(w.record).decode()))
-                continue
-            good.append((person.id, w.history_id, w.watched_at, w.action, w.type, w.title, w.year, w.show_title,
-                         w.season, w.episode, w.runtime_minutes, w.trakt_id, w.slug, w.imdb_id, w.tmdb_id,
-                         w.show_trakt_id, w.record))
-        result = load(conn, HISTORY, good, run_id=run_id,
-                      window=Window(window.start, window.end, {"person_id": person.id}))
-        n_bad = quarantine.replace(conn, person_id=person.id, source="trakt", entity="history", run_id=run_id,
-                                   rejected=rejected, window_start=window.start, window_end=window.end)
-        log.info("trakt %s (%s) %s: %s, quarantined %d", person.id, user, window, result, n_bad)
-        loads.append(HistoryLoad(person.id, result, n_bad))
-    return loads
+    return [load_validated(
+        conn, HISTORY, client_for(clients, user).history(window.start, window.end),
+        to_row=lambda w, p=person.id: (p, w.history_id, w.watched_at, w.action, w.type, w.title, w.year,
+                                       w.show_title, w.season, w.episode, w.runtime_minutes, w.trakt_id, w.slug,
+                                       w.imdb_id, w.tmdb_id, w.show_trakt_id, w.record),
+        invalid=invalid_reason,
+        reject=lambda w, reason: quarantine.Rejected(
+            locator=f"history/{w.history_id}", reason=reason, record_at=w.watched_at,
+            raw_text=orjson.dumps(w.record).decode()),
+        run_id=run_id, window=Window(window.start, window.end, {"person_id": person.id}),
+        quarantine_scope=QuarantineScope(SOURCE, "history", person.id, window.start, window.end))
+        for person, user in people]
