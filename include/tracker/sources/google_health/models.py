@@ -13,10 +13,10 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
-from tracker.http import MalformedResponseError
+from tracker.sources.validation import parse
 
 SOURCE = "Google Health"
 _DURATION = re.compile(r"^(-?\d+(?:\.\d+)?)s$")
@@ -348,32 +348,18 @@ class DataPoint(_Model):
         return self._record
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
 def parse_data_point(raw: Any, *, where: str = "dataPoints[]", data_type: str | None = None) -> DataPoint:
     """Validate one DataPoint object; any problem becomes a MalformedResponseError naming the field.
 
     With `data_type` (the type that was asked for), its payload key is the point's payload and any other
     object field beside it is an unknown field: kept in `record`, never a reason to reject the point.
     """
-    if not isinstance(raw, dict):
-        raise MalformedResponseError(where, f"expected an object, got {type(raw).__name__}", source=SOURCE)
     payload = to_camel(data_type.replace("-", "_")) if data_type else None
     validated = raw
-    if payload in raw:
+    if isinstance(raw, dict) and payload in raw:
         validated = {k: v for k, v in raw.items()
                      if k == payload or k in ENVELOPE_KEYS or not isinstance(v, dict)}
-    try:
-        point = DataPoint.model_validate(validated)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        path = _field_path(tuple(err["loc"]))
-        raise MalformedResponseError(f"{where}.{path}" if path else where, err["msg"], source=SOURCE) from None
+    point = parse(DataPoint, validated, source=SOURCE, where=where)
     point._record = raw
     return point
 
@@ -428,10 +414,4 @@ class DailyRollupDataPoint(_Model):
 
 def parse_rollup(raw: Any, model: type[RollupDataPoint] | type[DailyRollupDataPoint],
                  where: str = "rollupDataPoints[]") -> RollupDataPoint | DailyRollupDataPoint:
-    if not isinstance(raw, dict):
-        raise MalformedResponseError(where, f"expected an object, got {type(raw).__name__}", source=SOURCE)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise MalformedResponseError(f"{where}.{_field_path(tuple(err['loc']))}", err["msg"], source=SOURCE) from None
+    return parse(model, raw, source=SOURCE, where=where)
