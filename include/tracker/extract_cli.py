@@ -54,7 +54,7 @@ def credentials(src: Source, *, demo: bool, warehouse) -> Credentials:  # noqa: 
             values[field] = os.environ[var]
     missing = [src.env[field] for field in src.required if not values.get(field)]
     if missing:
-        raise ValueError(f"{src.id} needs {' and '.join(missing)} (or --demo)")
+        raise ValueError(f"needs {' and '.join(missing)} (or --demo)")
     secrets = [var for field, var in src.env.items() if field in ("login", "secret")]
     label = (f"environment variable{'s' if len(secrets) > 1 else ''} {'/'.join(secrets)}" if secrets
              else f"the {src.id} URL settings")

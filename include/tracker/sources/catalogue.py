@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from tracker.imports.consumption import NETFLIX, SPOTIFY, YOUTUBE
-from tracker.sources.fitbit_export import tables as fitbit
+from tracker.sources.fitbit import tables as fitbit
 from tracker.sources.github import extract as github
 from tracker.sources.google_health import extract as google_health
 from tracker.sources.lastfm import extract as lastfm

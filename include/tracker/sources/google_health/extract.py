@@ -31,7 +31,7 @@ from tracker.config import Person, TrackerConfig
 from tracker.http import MalformedResponseError
 from tracker.sources.accounts import people_with_account
 from tracker.sources.contract import Clients, client_for
-from tracker.sources.fitbit_export import tables
+from tracker.sources.fitbit import tables
 from tracker.sources.google_health.client import GoogleHealthClient
 from tracker.sources.google_health.models import DataPoint, coerce_wire_values, parse_data_point
 from tracker.warehouse.loader import RawTable, Window, load
