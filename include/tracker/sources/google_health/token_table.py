@@ -9,7 +9,7 @@ from collections.abc import Callable
 import psycopg
 
 from tracker.sources import oauth_tokens
-from tracker.sources.google_health.oauth import ReauthRequired, Tokens
+from tracker.sources.google_health.token_refresh import ReauthRequired, Tokens
 
 PROVIDER = "google_health"
 
