@@ -30,15 +30,25 @@ from tracker.warehouse import quarantine
 from tracker.warehouse.loader import RawTable, load
 
 
-@dataclass
-class ImportSummary:
+@dataclass(kw_only=True)
+class ImportRun:
+    """What every import's summary holds: whose data it loaded, under which run id (its rows' `_run_id`).
+
+    The base of this module's `ImportSummary` (one entity from export files: Netflix, Spotify, YouTube) and
+    of the Fitbit export's (fourteen tables, heart-rate readings and timings): their counters differ because
+    one loads one table and the other many."""
+
+    person_id: str
+    run_id: str
+
+
+@dataclass(kw_only=True)
+class ImportSummary(ImportRun):
     """What one import did: records read, imported (inserted/updated/unchanged), skipped, quarantined."""
 
     source: str
     entity: str
-    person_id: str
     files: list[str]
-    run_id: str
     read: int = 0
     inserted: int = 0
     updated: int = 0
@@ -123,7 +133,7 @@ def run_import(conn: psycopg.Connection, *, table: RawTable, source: str, entity
         twice = sorted(n for n, k in Counter(names).items() if k > 1)
         raise FormatError(f"{len(twice)} file name(s) appear more than once (e.g. {twice[0]!r}): import each "
                           "export separately")
-    summary = ImportSummary(source, entity, person_id, names, run_id)
+    summary = ImportSummary(source=source, entity=entity, person_id=person_id, files=names, run_id=run_id)
     spools = {name: _Spool() for name in names}
 
     def rows() -> Iterator[tuple]:

@@ -32,6 +32,7 @@ import numpy as np
 import psycopg
 
 from tracker.config import Person, TrackerConfig, load_config
+from tracker.imports.runner import ImportRun
 from tracker.sources.fitbit_export import activity, damaged, parsers, tables
 from tracker.sources.fitbit_export.damaged import DamagedFile
 from tracker.sources.fitbit_export.layout import ExportFile, ExportLayout, MemberError, scan
@@ -60,12 +61,12 @@ CROSSCHECKS = 3             # decided files also compared with their GoogleData 
 TableStats = LoadTotals
 
 
-@dataclass
-class ImportSummary:
+@dataclass(kw_only=True)
+class ImportSummary(ImportRun):
+    """What one Fitbit export import did, per table and file kind (`source` is the export's path)."""
+
     source: str
-    person_id: str
     time_zone: str
-    run_id: str
     files: Counter[str] = field(default_factory=Counter)
     tables: dict[str, TableStats] = field(default_factory=dict)
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)        # (table, reason) → rows
