@@ -90,3 +90,24 @@ def test_every_declared_raw_table_matches_the_warehouse(warehouse):
         if table.window_column and table.window_column not in table.columns:
             problems.append(f"{name}: window column {table.window_column} is not a declared column")
     assert not problems, "\n".join(problems)
+
+
+def test_a_warehouse_migrated_before_the_per_source_ddl_split_keeps_its_rows(warehouse):
+    """030_consumption.sql became 030_netflix / 031_spotify / 032_youtube: a warehouse that only ever applied
+    the old file applies the new ones once (each is idempotent) and keeps every row."""
+    from tracker.warehouse.schema import ensure_warehouse
+
+    split = ["030_netflix.sql", "031_spotify.sql", "032_youtube.sql"]
+    warehouse.execute("insert into raw.netflix__viewing_activity (person_id, profile_name, started_at, title,"
+                      " duration_seconds, is_supplemental, is_latest_view, person_timezone, record, source_file,"
+                      " _run_id) values ('ddl_split', 'p', now(), 't', 1, false, true, 'UTC', '{}', 'f', 'r')")
+    before = warehouse.execute("select count(*) from raw.netflix__viewing_activity").fetchone()[0]
+    warehouse.execute("delete from raw._schema_migrations where name = any(%s)", (split,))
+    warehouse.execute("insert into raw._schema_migrations (name, checksum) values ('030_consumption.sql', 'old')"
+                      " on conflict (name) do nothing")
+    try:
+        assert ensure_warehouse(warehouse) == split
+        assert ensure_warehouse(warehouse) == []
+        assert warehouse.execute("select count(*) from raw.netflix__viewing_activity").fetchone()[0] == before
+    finally:
+        warehouse.execute("delete from raw.netflix__viewing_activity where person_id = 'ddl_split'")

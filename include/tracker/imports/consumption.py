@@ -17,12 +17,14 @@ from tracker.config import Person
 from tracker.imports.runner import ImportSummary, run_import
 from tracker.sources import netflix, spotify, youtube
 from tracker.sources.export_files import OnBytes, walk
-from tracker.warehouse.loader import RawTable
+from tracker.sources.netflix.tables import NETFLIX
+from tracker.sources.spotify.tables import SPOTIFY
+from tracker.sources.youtube.tables import YOUTUBE
 
-# declared in warehouse/ddl/030_consumption.sql; to_row below writes each table's columns in that order
-NETFLIX = RawTable.from_ddl("netflix__viewing_activity")
-SPOTIFY = RawTable.from_ddl("spotify__streams")
-YOUTUBE = RawTable.from_ddl("youtube__watch_history")
+# the raw tables (warehouse/ddl/03x_<source>.sql): each to_row below writes their columns in that order
+__all__ = ["FINDERS", "IMPORTERS", "NETFLIX", "SPOTIFY", "YOUTUBE", "import_netflix", "import_spotify",
+           "import_youtube"]
+
 # Spotify fields → column names (the rest of the row is typed in the Play itself).
 _SPOTIFY_TEXT = {"master_metadata_track_name": "track_name", "master_metadata_album_artist_name": "artist_name",
                  "master_metadata_album_album_name": "album_name", "spotify_track_uri": "track_uri",
