@@ -111,3 +111,4 @@ def test_a_warehouse_migrated_before_the_per_source_ddl_split_keeps_its_rows(war
         assert warehouse.execute("select count(*) from raw.netflix__viewing_activity").fetchone()[0] == before
     finally:
         warehouse.execute("delete from raw.netflix__viewing_activity where person_id = 'ddl_split'")
+        warehouse.execute("delete from raw._schema_migrations where name = '030_consumption.sql'")
