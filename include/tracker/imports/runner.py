@@ -74,8 +74,9 @@ class _Spool:
         self.fh = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed in run_import
         self.count, self.digest = 0, 0
 
-    def add(self, r: Rejected) -> None:
-        row = (r.locator, _clean(r.message), _clean(r.raw_text), r.record_at.isoformat() if r.record_at else None)
+    def add(self, rejected: Rejected) -> None:
+        r = rejected.quarantined()
+        row = (r.locator, _clean(r.reason), _clean(r.raw_text), r.record_at.isoformat() if r.record_at else None)
         self.fh.write(orjson.dumps(row) + b"\n")
         self.count += 1
         self.digest = (self.digest + _row_hash(row)) % (1 << 64)

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from tracker.warehouse import quarantine
+
 CHUNK = 1 << 20          # characters read per step
 MAX_ELEMENT = 1 << 20    # an element still failing to decode with this much text after it is malformed
 RAW_CAP = 10_000         # characters of a rejected record's text kept for the quarantine
@@ -32,7 +34,11 @@ class FormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A record that could not be parsed: where it is, why (a short category plus detail), and its text."""
+    """A record that could not be parsed: where it is, why (a short category plus detail), and its text.
+
+    Not the quarantine row (`warehouse.quarantine.Rejected`) for a reason: `reason` here is the short category
+    an import summary counts by, and the position is file + line (+ array index); `quarantined()` gives the
+    row written, whose reason is the whole `message`."""
 
     file: str
     line: int
@@ -49,6 +55,9 @@ class Rejected:
     @property
     def message(self) -> str:
         return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
+    def quarantined(self) -> quarantine.Rejected:
+        return quarantine.Rejected(self.locator, self.message, self.raw_text, self.record_at)
 
 
 class Bad(ValueError):
