@@ -1,8 +1,9 @@
 """`tracker auth trakt`: authorise Tracker to read a Trakt history through the OAuth device flow.
 
 Prints a code and a URL, polls Trakt until the code is approved, denied or expired, and stores the tokens in
-`<state_dir>/tokens/trakt.json` (mode 0600). The client secret comes from TRAKT_CLIENT_SECRET or a hidden
-prompt; it is never printed.
+the warehouse table `auth.oauth_tokens` (row `trakt/<account>`, where the Trakt DAG and `tracker extract
+trakt` read and refresh them before they expire), or with `--token-file` in a 0600 JSON file. The client
+secret comes from TRAKT_CLIENT_SECRET or a hidden prompt; it is never printed.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def trakt(
     base_url: Annotated[str, typer.Option(envvar="TRAKT_BASE_URL",
                                           help="Trakt API base URL (the demo server: DEMO_URL/trakt).")]
     = "https://api.trakt.tv",
-    token_file: Annotated[Path | None, typer.Option(help="Where to store the tokens (default: "
-                                                         "<state_dir>/tokens/trakt.json).")] = None,
+    account: Annotated[str | None, typer.Option(help="The token row's account: the person's `accounts.trakt` "
+                                                     "(default: the one configured)")] = None,
+    token_file: Annotated[Path | None, typer.Option(help="Write the tokens to this 0600 JSON file instead of "
+                                                         "the warehouse.")] = None,
 ) -> None:
     """Device-flow login to Trakt; stores the access and refresh token."""
     from tracker.http import HttpClient, SourceError
@@ -45,6 +48,32 @@ def trakt(
     except SourceError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    path = TokenStore(token_file).save(token)
     expires = f", expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
-    console.print(f"Trakt token stored in {path}{expires}.")
+    if token_file is not None:
+        console.print(f"Trakt token stored in {TokenStore(token_file).save(token)}{expires}.")
+        return
+    account = account or _configured_account()
+    import psycopg
+
+    from tracker import settings
+    from tracker.sources.trakt.tokens import warehouse_store
+
+    try:
+        warehouse_store(lambda: psycopg.connect(settings.warehouse_dsn()), account).save(token)
+    except psycopg.OperationalError as exc:
+        console.print(f"[red]error:[/red] cannot reach the warehouse ({str(exc).splitlines()[0]}): run "
+                      "`tracker up`, or pass --token-file")
+        raise typer.Exit(2) from None
+    console.print(f"Trakt sign-in stored in the warehouse (auth.oauth_tokens, trakt/{account}){expires}; put the "
+                  "client secret in the trakt connection's extra `client_secret` so tasks can refresh it.")
+
+
+def _configured_account() -> str:
+    from tracker.config import load_config
+
+    accounts = [p.accounts["trakt"] for p in load_config().people if p.accounts.get("trakt")]
+    if len(accounts) != 1:
+        console.print("[red]error:[/red] pass --account (the person's accounts.trakt): "
+                      f"{len(accounts)} configured people have one")
+        raise typer.Exit(2)
+    return accounts[0]

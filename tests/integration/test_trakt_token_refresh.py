@@ -65,3 +65,39 @@ def test_no_stored_token_asks_for_a_sign_in(warehouse, demo_api):
 
     with pytest.raises(TraktReauthRequired, match="no tokens stored"):
         _provider(demo_api, "trakt_nobody")()
+
+
+def test_sign_in_is_stored_in_the_warehouse_and_the_source_client_refreshes_it(warehouse, demo_api):
+    """`tracker auth trakt` → auth.oauth_tokens → the catalogue's Trakt client (what the DAG's hook and
+    `tracker extract trakt` build) uses the stored token and refreshes it before it expires."""
+    from tracker.auth_trakt_cli import trakt_auth_app
+    from tracker.sources.catalogue import Credentials, source
+    from typer import Typer
+    from typer.testing import CliRunner
+
+    account = "trakt_wired"
+    warehouse.execute("delete from auth.oauth_tokens where provider = 'trakt' and account = %s", (account,))
+    cli = Typer()
+    cli.add_typer(trakt_auth_app, name="auth")
+    signed = CliRunner().invoke(cli, ["auth", "trakt", "--client-id", "cid", "--client-secret", "secret",
+                                      "--base-url", f"{demo_api}/trakt", "--account", account])
+    assert signed.exit_code == 0, signed.output
+    first = _stored(warehouse, account)
+    # GIVEN the stored access token is about to expire
+    warehouse.execute("update auth.oauth_tokens set tokens = jsonb_set(tokens, '{created_at}', to_jsonb(%s::bigint))"
+                      " where provider = 'trakt' and account = %s", (int(time.time()) - 86400 + 30, account))
+    creds = Credentials(login="cid", settings={"base_url": f"{demo_api}/trakt", "client_secret": "secret"},
+                        label="connection 'trakt'", warehouse=lambda: psycopg.connect(settings.warehouse_dsn()))
+    # WHEN the source's client is built
+    client = source("trakt").client(creds, account)
+    # THEN the pair was refreshed and committed, and the API accepts the new token
+    refreshed = _stored(warehouse, account)
+    assert refreshed["access_token"] != first["access_token"]
+    end = datetime.now(UTC)
+    client.history(end - timedelta(days=2), end)
+    # AND without a stored sign-in or an access token, it says what to run
+    from tracker.sources.trakt.tokens import TraktReauthRequired
+
+    with pytest.raises(TraktReauthRequired, match="tracker auth trakt"):
+        source("trakt").client(Credentials(login="cid", warehouse=creds.warehouse), "nobody_signed_in")
+    warehouse.execute("delete from auth.oauth_tokens where provider = 'trakt' and account = %s", (account,))

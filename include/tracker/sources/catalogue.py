@@ -107,10 +107,26 @@ def _lastfm(c: Credentials, account: str | None) -> Any:
 
 
 def _trakt(c: Credentials, account: str | None) -> Any:
+    """With a sign-in stored in the warehouse (`tracker auth trakt`) its access token is used and refreshed
+    there before it expires (needs the client secret: connection extra `client_secret`, env
+    TRAKT_CLIENT_SECRET); without one, the connection's password is the access token."""
     from tracker.http import HttpClient
     from tracker.sources.trakt import TraktClient
+    from tracker.sources.trakt.tokens import trakt_token_provider, warehouse_store
 
-    return TraktClient(client_id=c.login, access_token=c.secret, **c.urls("base_url"),
+    access = c.secret
+    if c.warehouse is not None and account and warehouse_store(c.warehouse, account).load() is not None:
+        if not c.settings.get("client_secret"):
+            raise ValueError(f"{c.label or 'trakt'}: a Trakt sign-in is stored for {account!r}; its refresh needs "
+                             "the client secret (connection extra client_secret / TRAKT_CLIENT_SECRET)")
+        access = trakt_token_provider(c.warehouse, account, client_id=c.login,
+                                      client_secret=c.settings["client_secret"], **c.urls("base_url"))()
+    elif not access:
+        from tracker.sources.trakt.tokens import TraktReauthRequired
+
+        raise TraktReauthRequired(f"no Trakt sign-in stored for {account!r} and no access token in "
+                                  f"{c.label or 'the trakt connection'}")
+    return TraktClient(client_id=c.login, access_token=access, **c.urls("base_url"),
                        http=HttpClient(credential=c.label), credential=c.label)
 
 
@@ -155,8 +171,9 @@ SOURCES: dict[str, Source] = {s.id: s for s in (
            extract="tracker.sources.trakt.extract:extract_and_load", client=_trakt,
            demo={"conn_type": "http", "login": "demo-client-id", "password": "demo-access-token",
                  "extra": {"base_url": "{demo}/trakt"}},
-           env={"login": "TRAKT_CLIENT_ID", "secret": "TRAKT_ACCESS_TOKEN", "base_url": "TRAKT_BASE_URL"},
-           required=("login", "secret")),
+           env={"login": "TRAKT_CLIENT_ID", "secret": "TRAKT_ACCESS_TOKEN", "base_url": "TRAKT_BASE_URL",
+                "client_secret": "TRAKT_CLIENT_SECRET"},
+           required=("login",)),
     Source("google_health", "api", GOOGLE_HEALTH_TABLES, dag_id="google_health", account=google_health.ACCOUNT,
            connection="google_health", extract="tracker.sources.google_health.extract:extract_and_load",
            client=_google_health,
