@@ -1,9 +1,8 @@
-"""`tracker`: the local stack, the demo, and (later) imports and auth flows."""
+"""`tracker`: the local stack, the demo, imports, extracts and sign-ins."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -102,7 +101,7 @@ def init_warehouse() -> None:
 
     from tracker.warehouse.schema import ensure_warehouse, is_first_run
 
-    with psycopg.connect(os.environ.get("TRACKER_WAREHOUSE_DSN") or s.warehouse_dsn()) as conn:
+    with psycopg.connect(s.loader_dsn()) as conn:
         first = is_first_run(conn)
         applied = ensure_warehouse(conn)
     console.print(f"first run: {first}; applied: {', '.join(applied) or 'nothing new'}")

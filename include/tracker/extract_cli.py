@@ -101,7 +101,7 @@ def extract(
         if not chosen:
             _fail(f"no person {person!r} in the config (configured: {', '.join(p.id for p in config.people)})")
         config = config.model_copy(update={"people": chosen})
-    dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
+    dsn = settings.loader_dsn()
     run_id = f"extract__{src.id}__{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
         creds = credentials(src, demo=demo, warehouse=lambda: psycopg.connect(dsn))

@@ -101,9 +101,12 @@ def warehouse_dsn(role: str = LOADER_ROLE, password: str | None = None, db: str 
 
 
 def loader_dsn() -> str:
-    """The loader role's DSN: from TRACKER_PG_* when set (dbt's variables; docker-compose sets them in every
-    Airflow container), else the local stack's."""
+    """The one lookup of the warehouse (loader role) for the CLI and tasks: TRACKER_WAREHOUSE_DSN when set (any
+    warehouse), else TRACKER_PG_* (dbt's variables; docker-compose sets them in every Airflow container), else
+    the local stack's."""
     env = os.environ
+    if env.get("TRACKER_WAREHOUSE_DSN"):
+        return env["TRACKER_WAREHOUSE_DSN"]
     if env.get("TRACKER_PG_HOST") and env.get("TRACKER_PG_PASSWORD"):
         return psycopg_conninfo(host=env["TRACKER_PG_HOST"], port=env.get("TRACKER_PG_PORT", "5432"),
                                 user=env.get("TRACKER_PG_USER", LOADER_ROLE), password=env["TRACKER_PG_PASSWORD"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,7 +57,7 @@ def run(source: str, path: Path, person_id: str | None) -> None:
         total = sum(f.stat().st_size for f in FINDERS[source](path.resolve()))
     except (FormatError, OSError) as exc:
         _fail(str(exc))
-    dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
+    dsn = settings.loader_dsn()
     try:
         conn = psycopg.connect(dsn, autocommit=True)
     except psycopg.OperationalError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -42,7 +41,7 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
     from tracker.sources.fitbit_export.layout import LayoutError
 
     console = Console()
-    dsn = os.environ.get("TRACKER_WAREHOUSE_DSN") or settings.warehouse_dsn()
+    dsn = settings.loader_dsn()
     with Progress(TextColumn("[bold]{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("scanning export", total=None)
