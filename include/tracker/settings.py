@@ -83,12 +83,9 @@ class Secrets:
         if not missing:
             return cls(**{k: stored[k] for k in fresh})
         made = cls(**(fresh | {k: v for k, v in stored.items() if k in fresh and v}))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private from the first byte
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(made.__dict__, indent=2))
-        tmp.replace(path)
+        from tracker.private_files import write_private
+
+        write_private(path, json.dumps(made.__dict__, indent=2))
         return made
 
 

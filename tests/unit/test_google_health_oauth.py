@@ -178,13 +178,12 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
     store = TokenStore(tmp_path / "google_health.json")
     store.save(expired(access="kept"))
 
-    def half_then_crash(data, handle, **kwargs):
-        handle.write('{"access_token": "half')
+    def crash(fd):
         raise OSError("disk full")
 
-    from tracker.sources import oauth_tokens  # the shared token file writes it
+    from tracker import private_files  # the one private-file writer writes it
 
-    monkeypatch.setattr(oauth_tokens.json, "dump", half_then_crash)
+    monkeypatch.setattr(private_files.os, "fsync", crash)  # the temp file is written, its flush fails
     with pytest.raises(OSError, match="disk full"):
         store.save(expired(access="lost"))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from tracker.private_files import write_private
 
 
 class Token(Protocol):
@@ -59,26 +60,8 @@ class TokenFile:
             raise self.reauth(f"token file {self.path} is unreadable: {type(exc).__name__}") from None
 
     def save(self, tokens: Token) -> Path:
-        """Write a temp file (0600) beside the target, fsync, rename over it: readers see old or new, never half."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                json.dump(tokens.to_json(), handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return self.path
+        """Replace the file atomically, 0600 from its first byte (`private_files.write_private`)."""
+        return write_private(self.path, json.dumps(tokens.to_json(), indent=2))
 
     @contextmanager
     def locked(self) -> Generator[None, None, None]:

@@ -16,6 +16,7 @@ import psycopg
 import requests
 
 from tracker import settings as s
+from tracker.private_files import write_private
 from tracker.stack import processes as p
 from tracker.stack.env import stack_env
 from tracker.stack.postgres import Cluster, bootstrap
@@ -122,8 +123,7 @@ def start_airflow(demo: bool) -> None:
     home.mkdir(parents=True, exist_ok=True)
     secrets = s.Secrets.load_or_create()
     passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
-    passwords.write_text(json.dumps({s.AIRFLOW_USER: secrets.airflow_admin_password}))
-    passwords.chmod(0o600)
+    write_private(passwords, json.dumps({s.AIRFLOW_USER: secrets.airflow_admin_password}))
     if not any(p.running_pid(n) for n in AIRFLOW_COMPONENTS):
         subprocess.run([_bin("airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
                        capture_output=True, umask=p.CHILD_UMASK)

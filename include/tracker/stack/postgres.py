@@ -18,6 +18,7 @@ import psycopg.conninfo
 from psycopg import sql
 
 from tracker import settings as s
+from tracker.private_files import write_private
 from tracker.stack import processes as p
 
 
@@ -108,12 +109,7 @@ class Cluster:
         path.chmod(mode)
 
     def _write_private(self, path: Path, text: str) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(path, 0o600)
-        if self.user:
-            shutil.chown(path, self.user, self.user)
+        write_private(path, text, owner=self.user)
 
     def initdb(self) -> bool:
         if (self.data_dir / "PG_VERSION").exists():
