@@ -127,6 +127,21 @@ def hourly(scratch):
                                     "note": "text"}, ("person_id", "observed_at"), window_column="observed_at")
 
 
+@pytest.fixture()
+def dst_sleep(warehouse):
+    """The wall-clock DST sleep nights (tests/fixtures/fitbit_export/dst_sleep.py); its person leaves nothing
+    behind in raw."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fitbit_dst_sleep",
+                                                  ROOT / "tests" / "fixtures" / "fitbit_export" / "dst_sleep.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.cleanup(warehouse)
+    yield module
+    module.cleanup(warehouse)
+
+
 @pytest.fixture(scope="session")
 def demo_api():
     """The demo API server on the port the stack env points Airflow's connections at."""

@@ -15,21 +15,6 @@ pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fitbit_export"
 
 
-def _dst_sleep():
-    spec = importlib.util.spec_from_file_location("fitbit_dst_sleep", FIXTURES / "dst_sleep.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture()
-def dst_sleep(warehouse):
-    module = _dst_sleep()
-    module.cleanup(warehouse)
-    yield module
-    module.cleanup(warehouse)
-
-
 def _import(warehouse, person: str, zone: str, takeout: Path):
     from tracker import settings
     from tracker.config import Person, TrackerConfig

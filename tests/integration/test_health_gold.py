@@ -138,24 +138,6 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
     assert hrv is not None and 90 <= spo2 <= 100
 
 
-def _dst_sleep_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("fitbit_dst_sleep", EXPORT.parent / "dst_sleep.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture()
-def dst_sleep(warehouse):
-    """The wall-clock DST nights' module; its person leaves nothing behind in raw."""
-    module = _dst_sleep_module()
-    module.cleanup(warehouse)
-    yield module
-    module.cleanup(warehouse)
-
-
 def import_dst_nights(warehouse, dst_sleep, tmp_path):
     """Sync the DST sleeper, import the two wall-clock nights, build sleep gold (and its tests)."""
     from tracker import settings
