@@ -75,9 +75,6 @@ class AuthError(PermanentSourceError):
         where = f"fix {self.credential}" if self.credential else "check the credentials"
         super().__init__(f"authentication failed (HTTP {status}): {reason or 'no reason given'}; {where}",
                          status=status, reason=reason)
-        # the connection id a label names, for callers that still read it
-        named = re.fullmatch(r"connection '([^']+)'", self.credential or "")
-        self.conn_id = named.group(1) if named else None
 
 
 class MalformedResponseError(PermanentSourceError):
@@ -158,7 +155,6 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         credential: str | None = None,
-        conn_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session or requests.Session()
@@ -171,8 +167,7 @@ class HttpClient:
         self.max_wait = max_wait
         self.sleep = sleep
         self.jitter = jitter
-        self.credential = credential_label(credential or conn_id)  # labels what to fix in an AuthError
-        self.conn_id = conn_id  # the older name of a credential label (a connection id)
+        self.credential = credential_label(credential)  # labels what to fix in an AuthError
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None, *,
                  headers: Mapping[str, str] | None = None, max_retries: int | None = None) -> Any:

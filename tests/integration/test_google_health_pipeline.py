@@ -158,7 +158,7 @@ def test_cli_sign_in_stores_the_tokens_in_the_warehouse_row_the_dag_reads(wareho
     import requests
     import typer
     from tracker import settings
-    from tracker.auth_cli import auth_app
+    from tracker.cli.auth import auth_app
     from tracker_airflow.hooks import GoogleHealthHook
     from typer.testing import CliRunner
 

@@ -70,7 +70,7 @@ def test_no_stored_token_asks_for_a_sign_in(warehouse, demo_api):
 def test_sign_in_is_stored_in_the_warehouse_and_the_source_client_refreshes_it(warehouse, demo_api):
     """`tracker auth trakt` → auth.oauth_tokens → the catalogue's Trakt client (what the DAG's hook and
     `tracker extract trakt` build) uses the stored token and refreshes it before it expires."""
-    from tracker.auth_trakt_cli import trakt_auth_app
+    from tracker.cli.auth_trakt import trakt_auth_app
     from tracker.sources.catalogue import Credentials, source
     from typer import Typer
     from typer.testing import CliRunner

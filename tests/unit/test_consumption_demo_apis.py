@@ -29,16 +29,17 @@ def demo():
 
 def github(demo: str, token: str = "demo-token", login: str = "demo-user") -> GitHubClient:
     return GitHubClient(token, login, rest_url=f"{demo}/github/api", graphql_url=f"{demo}/github/api/graphql",
-                        http=GitHubHttp(conn_id="github", max_retries=0),
+                        http=GitHubHttp(credential="github", max_retries=0),
                         now=lambda: datetime(2026, 11, 23, tzinfo=UTC))
 
 
 def lastfm(demo: str, key: str = "demo-key", user: str = "demo-user") -> LastfmClient:
-    return LastfmClient(key, user, base_url=f"{demo}/lastfm/2.0/", http=LastfmHttp(conn_id="lastfm", max_retries=0))
+    return LastfmClient(key, user, base_url=f"{demo}/lastfm/2.0/", http=LastfmHttp(credential="lastfm", max_retries=0))
 
 
 def trakt(demo: str, token: str = "demo-token") -> TraktClient:
-    return TraktClient("demo-client", token, base_url=f"{demo}/trakt", http=HttpClient(conn_id="trakt", max_retries=0))
+    return TraktClient("demo-client", token, base_url=f"{demo}/trakt",
+                       http=HttpClient(credential="trakt", max_retries=0))
 
 
 def local(moment: datetime) -> datetime:
@@ -172,7 +173,7 @@ def test_trakt_four_months_span_pages_with_movies_and_episodes(demo):
 
 
 def test_trakt_device_flow_against_the_demo(demo, tmp_path):
-    http = HttpClient(conn_id="trakt", max_retries=0)
+    http = HttpClient(credential="trakt", max_retries=0)
     sleeps: list[float] = []
 
     code = device_flow.start(http, f"{demo}/trakt", "demo-client")

@@ -51,7 +51,7 @@ def clock() -> Clock:
 
 
 def github(clock: Clock, *, max_rate_wait: float = 900.0, **kwargs) -> GitHubClient:
-    http = GitHubHttp(conn_id="github", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0, max_retries=3,
+    http = GitHubHttp(credential="github", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0, max_retries=3,
                       max_rate_wait=max_rate_wait)
     return GitHubClient("ghp_not_a_real_token", "monalisa", http=http, now=lambda: NOW, **kwargs)
 
@@ -219,7 +219,7 @@ def test_bad_credentials_raise_auth_error_naming_the_connection(api, clock, stat
     with pytest.raises(AuthError) as err:
         github(clock).issues(*DAY)
 
-    assert err.value.conn_id == "github" and "'github'" in str(err.value)
+    assert err.value.credential == "connection 'github'" and "'github'" in str(err.value)
     assert err.value.status == status and clock.sleeps == [] and len(api.calls) == 1
     assert "ghp_not_a_real_token" not in str(err.value)
 

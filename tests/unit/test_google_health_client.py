@@ -396,7 +396,7 @@ def test_401_after_the_refresh_is_an_auth_error_naming_the_connection(api, sleep
     with pytest.raises(AuthError, match="google_health") as info:
         list(client(sleeps, provider).list_data_points("steps", *WINDOW))
 
-    assert (info.value.status, info.value.conn_id) == (401, "google_health")
+    assert (info.value.status, info.value.credential) == (401, "connection 'google_health'")
     assert "invalid authentication credentials" in str(info.value)
     assert provider.refreshed == ["stale"] and len(api.calls) == 2
 
@@ -439,7 +439,7 @@ def test_invalid_grant_raises_reauth_required_without_retrying(api, sleeps, tmp_
 
     # then the person is told what to run, and the token endpoint was asked exactly once
     assert "tracker auth google-health" in str(info.value) and "7 days" in str(info.value)
-    assert info.value.conn_id == "google_health" and isinstance(info.value, AuthError)
+    assert info.value.credential == "connection 'google_health'" and isinstance(info.value, AuthError)
     assert [c.request.url for c in api.calls].count(TOKEN_URL) == 1
     assert sleeps == []
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 import responses
 import typer
-from tracker.auth_cli import auth_app
+from tracker.cli.auth import auth_app
 from tracker.demo import google_health_api
 from tracker.demo.server import serve_in_thread
 from tracker.http import AuthError, HttpClient
@@ -393,4 +393,4 @@ def test_cli_signs_in_through_the_loopback(demo, tmp_path, monkeypatch):
 
 def test_http_client_is_shared_not_reimplemented():
     endpoint = TokenEndpoint(OAuthClient("c"))
-    assert isinstance(endpoint.http, HttpClient) and endpoint.http.conn_id == "google_health"
+    assert isinstance(endpoint.http, HttpClient) and endpoint.http.credential == "connection 'google_health'"

@@ -27,7 +27,7 @@ def q(call) -> dict[str, str]:
 
 
 def lastfm(sleeps: list[float], retries: int = 2) -> LastfmClient:
-    http = LastfmHttp(conn_id="lastfm", sleep=sleeps.append, jitter=lambda: 0.0, max_retries=retries)
+    http = LastfmHttp(credential="lastfm", sleep=sleeps.append, jitter=lambda: 0.0, max_retries=retries)
     return LastfmClient(KEY, "rj", http=http)
 
 
@@ -94,7 +94,7 @@ def test_invalid_or_suspended_key_is_auth_error_naming_lastfm(api, sleeps, fixtu
         lastfm(sleeps).recent_tracks(*DAY)
 
     code = json.loads(text(fixture))["error"]
-    assert err.value.conn_id == "lastfm" and "fix connection 'lastfm'" in str(err.value)
+    assert err.value.credential == "connection 'lastfm'" and "fix connection 'lastfm'" in str(err.value)
     assert f"Last.fm error {code}" in str(err.value)
     assert KEY not in str(err.value) and sleeps == [] and len(api.calls) == 1
 

@@ -331,7 +331,7 @@ def test_400_error_body_is_permanent_with_reason(api, sleeps):
 @pytest.mark.parametrize("status", [401, 403])
 def test_401_and_403_are_auth_errors_naming_the_connection(api, sleeps, status):
     api.get("https://api.example.test/me", status=status, json={"message": "Bad credentials"})
-    http = HttpClient(sleep=sleeps.append, conn_id="github")
+    http = HttpClient(sleep=sleeps.append, credential="github")
 
     with pytest.raises(AuthError) as err:
         http.get_json("https://api.example.test/me")
@@ -345,7 +345,7 @@ def test_403_rate_limit_is_retried_not_an_auth_error(api, sleeps):
     api.get("https://api.example.test/events", status=403, json={"message": "API rate limit exceeded"},
             headers={"X-RateLimit-Remaining": "0", "Retry-After": "12"})
     api.get("https://api.example.test/events", json=[{"id": "1"}])
-    http = HttpClient(sleep=sleeps.append, conn_id="github")
+    http = HttpClient(sleep=sleeps.append, credential="github")
 
     assert http.get_json("https://api.example.test/events") == [{"id": "1"}]
     assert sleeps == [12.0]

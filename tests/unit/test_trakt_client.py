@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 import typer
-from tracker.auth_trakt_cli import trakt_auth_app
+from tracker.cli.auth_trakt import trakt_auth_app
 from tracker.http import AuthError, HttpClient
 from tracker.sources.trakt import (
     DeviceAuthDenied,
@@ -41,7 +41,7 @@ def q(call) -> dict[str, str]:
 
 
 def http() -> HttpClient:
-    return HttpClient(conn_id="trakt", sleep=lambda s: None, jitter=lambda: 0.0, max_retries=1)
+    return HttpClient(credential="trakt", sleep=lambda s: None, jitter=lambda: 0.0, max_retries=1)
 
 
 # ------------------------------------------------------------------------------------------ history

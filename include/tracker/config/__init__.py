@@ -54,6 +54,19 @@ class TrackerConfig(BaseModel):
             raise ValueError(f"person ids must be unique: {ids}")
         return people
 
+    def choose(self, person_id: str | None, *, only_one: bool = False) -> list[Person]:
+        """Everyone (or, with `only_one`, the only configured person), or just `person_id`; a ValueError
+        naming the configured ids otherwise. The one person picker of the CLI and the importers."""
+        ids = ", ".join(p.id for p in self.people)
+        if person_id is None:
+            if only_one and len(self.people) != 1:
+                raise ValueError(f"several people are configured ({ids}): choose one with --person")
+            return list(self.people)
+        chosen = [p for p in self.people if p.id == person_id]
+        if not chosen:
+            raise ValueError(f"no person {person_id!r} in the config (configured: {ids})")
+        return chosen
+
 
 def config_source() -> str:
     """Where `load_config()` reads from: TRACKER_CONFIG's path, else the packaged default."""

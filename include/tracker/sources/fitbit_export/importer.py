@@ -104,18 +104,6 @@ def reason_group(reason: str) -> str:
     return re.sub(r": .*$", "", reason) if ": " in reason and "JSON" not in reason else reason[:120]
 
 
-def pick_person(config: TrackerConfig, person_id: str | None) -> Person:
-    ids = [p.id for p in config.people]
-    if person_id is None:
-        if len(ids) == 1:
-            return config.people[0]
-        raise ValueError(f"several people are configured ({', '.join(ids)}): choose one with --person")
-    for person in config.people:
-        if person.id == person_id:
-            return person
-    raise ValueError(f"unknown person {person_id!r}; configured: {', '.join(ids)}")
-
-
 ProgressCallback = Callable[[str, ExportFile], None]
 
 
@@ -127,7 +115,7 @@ def import_export(path: str | Path, *, dsn: str, person_id: str | None = None, h
     if hr_timezone not in HR_TIMEZONE_OPTIONS:
         raise ValueError(f"hr_timezone must be one of {HR_TIMEZONE_OPTIONS}, not {hr_timezone!r}")
     started = datetime.now(UTC)
-    person = pick_person(config or load_config(), person_id)
+    person = (config or load_config()).choose(person_id, only_one=True)[0]
     run_id = run_id or f"{SOURCE}__{started:%Y%m%dT%H%M%SZ}_{secrets.token_hex(3)}"
     layout = scan(path)
     try:

@@ -24,7 +24,7 @@ from tracker.sources.google_health.models import (
     parse_rollup,
 )
 
-CONN_ID = "google_health"
+CREDENTIAL = "google_health"
 BASE_URL = "https://health.googleapis.com"
 MAX_PAGE_SIZE = 10_000
 SESSION_PAGE_SIZE = 25  # exercise and sleep: default and maximum
@@ -194,7 +194,7 @@ class GoogleHealthClient:
             raise ValueError("token_provider is required (see tracker.sources.google_health.oauth.TokenProvider)")
         self.base_url = base_url.rstrip("/")
         self.token_provider = token_provider
-        self.http = http or HttpClient(credential=CONN_ID)
+        self.http = http or HttpClient(credential=CREDENTIAL)
         self.limiter = limiter or RateLimiter(requests_per_minute)
 
     # ---------------------------------------------------------------------------------------- data points
@@ -295,7 +295,7 @@ class GoogleHealthClient:
                                               headers={"Authorization": f"Bearer {access}"}).data
             except AuthError as exc:
                 if exc.status != 401 or attempt == 1:
-                    raise AuthError(self.http.credential or CONN_ID, status=exc.status, reason=exc.reason) from None
+                    raise AuthError(self.http.credential or CREDENTIAL, status=exc.status, reason=exc.reason) from None
             refresh = getattr(self.token_provider, "refresh", None)
             access = refresh(rejected=access) if callable(refresh) else self.token_provider()
         raise AssertionError("unreachable")  # pragma: no cover

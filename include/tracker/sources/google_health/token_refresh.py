@@ -21,8 +21,8 @@ from typing import Any
 import requests
 
 from tracker import settings
-from tracker.http import AuthError, HttpClient, MalformedResponseError, PermanentSourceError
-from tracker.sources.google_health.client import CONN_ID
+from tracker.http import AuthError, HttpClient, MalformedResponseError, PermanentSourceError, credential_label
+from tracker.sources.google_health.client import CREDENTIAL
 from tracker.sources.oauth_tokens import TokenFile, TokenProvider  # noqa: F401  TokenProvider: re-exported
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -45,7 +45,7 @@ class ReauthRequired(AuthError):
             self, f"Google Health sign-in is no longer valid ({detail}). Refresh tokens are revoked when access is "
                   f"withdrawn and expire after 7 days while the OAuth app is in 'Testing' status. "
                   f"Run `{REAUTH_COMMAND}` to sign in again.", status=status, reason=detail)
-        self.conn_id = CONN_ID
+        self.credential = credential_label(CREDENTIAL)
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class TokenEndpoint:
     def __init__(self, client: OAuthClient, http: HttpClient | None = None, *,
                  clock: Callable[[], float] = time.time) -> None:
         self.client = client
-        self.http = http or HttpClient(conn_id=CONN_ID, max_retries=3)
+        self.http = http or HttpClient(credential=CREDENTIAL, max_retries=3)
         self.clock = clock
         self._last_error = _LastOAuthError()
         self.http.session.hooks["response"].append(self._last_error.hook)
@@ -160,7 +160,7 @@ class TokenEndpoint:
                                        headers={"Accept": "application/json"})
         except AuthError as exc:  # 401 invalid_client: a configuration problem, not an expired grant
             reason = f"{self._last_error.code or exc.reason} (check the OAuth client id/secret)"
-            raise AuthError(CONN_ID, status=exc.status, reason=reason) from None
+            raise AuthError(CREDENTIAL, status=exc.status, reason=reason) from None
         except PermanentSourceError as exc:
             if "invalid_grant" in (self._last_error.code, exc.reason):
                 detail = "invalid_grant" + (f": {exc.reason}" if exc.reason != "invalid_grant" else "")

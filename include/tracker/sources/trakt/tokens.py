@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from tracker import settings
-from tracker.http import AuthError, HttpClient, PermanentSourceError
+from tracker.http import AuthError, HttpClient, PermanentSourceError, credential_label
 from tracker.sources import oauth_tokens
 from tracker.sources.trakt import device_flow
 from tracker.sources.trakt.models import TraktToken
@@ -32,7 +32,7 @@ class TraktReauthRequired(AuthError):
     def __init__(self, detail: str, *, status: int | None = None) -> None:
         PermanentSourceError.__init__(self, f"Trakt sign-in is no longer valid ({detail}). Run `{REAUTH_COMMAND}`"
                                              " to sign in again.", status=status, reason=detail)
-        self.credential = self.conn_id = PROVIDER
+        self.credential = credential_label(PROVIDER)
 
 
 def default_path() -> Path:

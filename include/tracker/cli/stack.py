@@ -1,4 +1,4 @@
-"""`tracker`: the local stack, the demo, imports, extracts and sign-ins."""
+"""`tracker up|down|status|init-warehouse|demo`: the local stack and the demo."""
 
 from __future__ import annotations
 
@@ -7,51 +7,18 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import typer
-from rich.console import Console
 
 from tracker import settings as s
+from tracker.cli.common import console, fail
 from tracker.sources.catalogue import source_dags
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer()  # the commands below; register() adds them to the CLI
 SOURCE_DAGS = source_dags()  # every API source's DAG, from the source catalogue
-console = Console()
 
 
-def _register_imports() -> None:
-    """Each source's import commands live beside its parser (modules named `tracker.imports.*_cli`)."""
-    import importlib
-    import pkgutil
-
-    import tracker.imports as imports
-
-    for module in pkgutil.iter_modules(imports.__path__):
-        if module.name.endswith("_cli"):
-            importlib.import_module(f"tracker.imports.{module.name}")
-    app.add_typer(imports.import_app, name="import")
-
-
-def _register_auth() -> None:
-    from tracker.auth_cli import auth_app
-    from tracker.auth_trakt_cli import trakt_auth_app
-
-    auth_app.add_typer(trakt_auth_app)  # `tracker auth trakt`
-    app.add_typer(auth_app, name="auth")
-
-
-def _register_extract() -> None:
-    from tracker.extract_cli import register
-
-    register(app)  # `tracker extract`
-
-
-_register_imports()
-_register_auth()
-_register_extract()
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
+def register(cli: typer.Typer) -> None:
+    for command in app.registered_commands:
+        cli.registered_commands.append(command)
 
 
 @app.command()
@@ -64,7 +31,7 @@ def up(demo: bool = typer.Option(True, help="Point sources at the local demo API
     try:
         local.up(demo=demo)
     except StackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"stack up in {time.monotonic() - started:.0f}s")
     _print_where()
 
@@ -131,13 +98,13 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
         runs = {dag_id: api.trigger(dag_id, start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{stamp}",
                                     replace_prefix="demo__") for dag_id in SOURCE_DAGS}
     except RunConflict as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for dag_id in SOURCE_DAGS:
         api.unpause(dag_id)  # runs of a paused DAG stay queued
     for dag_id, run_id in runs.items():
         console.print(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
         if (state := api.wait_for_run(dag_id, run_id)) != "success":
-            _fail(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
+            fail(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
         api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
     # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
     # from now on each raw Asset event triggers it
@@ -146,7 +113,7 @@ def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
     dbt_run_id = api.trigger_now("dbt_warehouse")
     run = {"dag_run_id": dbt_run_id, "state": api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900)}
     if run["state"] != "success":
-        _fail(f"dbt_warehouse run {dbt_run_id} ended {run['state']}: see {s.airflow_url()}")
+        fail(f"dbt_warehouse run {dbt_run_id} ended {run['state']}: see {s.airflow_url()}")
     console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")
     local.dbt("docs", "generate")  # refresh the catalog now that the tables exist
     console.print(f"demo done in {time.monotonic() - began:.0f}s")
@@ -165,7 +132,3 @@ def _print_where() -> None:
         f"  Kafka        {s.kafka_bootstrap()}\n"
         f"  Demo APIs    {s.demo_url()}\n"
     )
-
-
-if __name__ == "__main__":
-    app()

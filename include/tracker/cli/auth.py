@@ -8,18 +8,18 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
-from rich.console import Console
 
+from tracker.cli.common import console, fail
 from tracker.http import SourceError
 
-auth_app = typer.Typer(no_args_is_help=True, help="Sign in to source APIs (OAuth); tokens stay in the state folder.")
-console = Console()
+auth_app = typer.Typer(no_args_is_help=True,
+                       help="Sign in to source APIs (OAuth); tokens go to the warehouse (auth.oauth_tokens).")
 SCOPE_HELP = "Scope URL (repeatable); default: activity_and_fitness, health_metrics_and_measurements, sleep."
 
 
 @auth_app.callback()
 def _group() -> None:
-    """Sign in to source APIs (OAuth); tokens stay in the state folder."""
+    """Sign in to source APIs (OAuth); tokens go to the warehouse (auth.oauth_tokens)."""
 
 
 @auth_app.command("google-health")
@@ -70,8 +70,7 @@ def google_health(
         tokens = oauth.authorize(client, store, port=port, timeout=timeout, show=show, paste=paste,
                                  open_browser=None if no_browser else webbrowser.open)
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     console.print(f"[green]signed in[/green]; tokens stored in {where}")
     console.print(f"  access token valid until {tokens.expires_at:%Y-%m-%d %H:%M} UTC (refreshed automatically)")
     if tokens.refresh_token_expires_at:
@@ -87,3 +86,10 @@ def _stdin() -> TextIO | None:
     except (AttributeError, ValueError, OSError):
         return None
     return sys.stdin
+
+
+def register(app: typer.Typer) -> None:
+    from tracker.cli.auth_trakt import trakt_auth_app
+
+    auth_app.add_typer(trakt_auth_app)  # `tracker auth trakt`
+    app.add_typer(auth_app, name="auth")

@@ -6,70 +6,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from tracker.imports import import_app
+from tracker.cli.common import config, connect_warehouse, console, fail, pick_person
+from tracker.cli.imports import import_app
 
 if TYPE_CHECKING:
-    from tracker.config import Person
     from tracker.imports.runner import ImportSummary
-
-console = Console()
 
 PathArg = Annotated[Path, typer.Argument(exists=True, readable=True, help="Export file, or a folder holding it.")]
 PersonOpt = Annotated[str | None, typer.Option("--person", help="Person id from the config (default: the only "
                                                                    "configured person).")]
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-def _person(person_id: str | None) -> Person:
-    from tracker.config import load_config
-
-    people = load_config().people
-    if person_id is None:
-        if len(people) != 1:
-            _fail(f"several people are configured ({', '.join(p.id for p in people)}): pass --person")
-        return people[0]
-    for person in people:
-        if person.id == person_id:
-            return person
-    _fail(f"no person {person_id!r} in the config (configured: {', '.join(p.id for p in people)})")
-
-
 def run(source: str, path: Path, person_id: str | None) -> None:
     """Check the files, ensure the warehouse, import with a bytes-read progress bar, print the summary."""
     import psycopg
 
-    from tracker import settings
     from tracker.imports.consumption import FINDERS, IMPORTERS
     from tracker.sources.export_files import FormatError
     from tracker.warehouse.people import PersonConflict, register_people
     from tracker.warehouse.schema import ensure_warehouse
 
-    person = _person(person_id)
+    person = pick_person(config(), person_id)
     try:
         total = sum(f.stat().st_size for f in FINDERS[source](path.resolve()))
     except (FormatError, OSError) as exc:
-        _fail(str(exc))
-    dsn = settings.loader_dsn()
-    try:
-        conn = psycopg.connect(dsn, autocommit=True)
-    except psycopg.OperationalError as exc:
-        _fail(f"cannot reach the warehouse ({exc}): run `tracker up`, or set TRACKER_WAREHOUSE_DSN")
-    with conn:
+        fail(str(exc))
+    with connect_warehouse(autocommit=True) as conn:
         ensure_warehouse(conn)
         # the person's time zone must be in raw.tracker__people for dim_person and the gold models' tests, even
         # when no source DAG has run yet; a stored person is never changed by an import (the DAGs sync changes)
         try:
             register_people(conn, [person], f"import-{source}-people")
         except PersonConflict as exc:
-            _fail(str(exc))
+            fail(str(exc))
         columns = (TextColumn(f"{source}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as progress:
@@ -78,9 +50,9 @@ def run(source: str, path: Path, person_id: str | None) -> None:
                 summary = IMPORTERS[source](conn, path, person,
                                             on_bytes=lambda n: progress.advance(task, n))
             except (FormatError, OSError) as exc:
-                _fail(f"{exc} (nothing from this import was loaded)")
+                fail(f"{exc} (nothing from this import was loaded)")
             except psycopg.Error as exc:
-                _fail(f"the warehouse refused the load, nothing from this import was loaded: "
+                fail(f"the warehouse refused the load, nothing from this import was loaded: "
                       f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     print_summary(summary)
 

@@ -12,11 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from tracker.cli.common import config as load_cli_config
+from tracker.cli.common import console, fail, pick_people, unreachable
 from tracker.sources.catalogue import Credentials, Source, api_sources, source
-
-console = Console(highlight=False)
 
 
 def _env_help() -> str:
@@ -31,16 +30,11 @@ def _env_help() -> str:
             "with its demo credentials. The warehouse is TRACKER_WAREHOUSE_DSN, else the local stack's.")
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def _day(value: str, option: str) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
     except ValueError:
-        _fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
 
 
 def credentials(src: Source, *, demo: bool, warehouse) -> Credentials:  # noqa: ANN001 - a connect callable
@@ -76,7 +70,6 @@ def extract(
     import psycopg
 
     from tracker import settings
-    from tracker.config import load_config
     from tracker.http import SourceError
     from tracker.warehouse.people import PersonConflict, register_people
     from tracker.warehouse.schema import ensure_warehouse
@@ -85,22 +78,15 @@ def extract(
     try:
         src = source(source_id)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if src.kind != "api":
-        _fail(f"{src.id} is read from export files: use `tracker import {src.id.removesuffix('_export')}`")
+        fail(f"{src.id} is read from export files: use `tracker import {src.id.removesuffix('_export')}`")
     window_start, window_end = _day(start, "--start"), _day(end, "--end")
     if window_end <= window_start:
-        _fail(f"--end {end} must be after --start {start}")
+        fail(f"--end {end} must be after --start {start}")
     demo = demo or os.environ.get("TRACKER_DEMO") == "1"
-    try:
-        config = load_config()
-    except (OSError, ValueError) as exc:
-        _fail(f"cannot read the config: {exc}")
-    if person is not None:
-        chosen = [p for p in config.people if p.id == person]
-        if not chosen:
-            _fail(f"no person {person!r} in the config (configured: {', '.join(p.id for p in config.people)})")
-        config = config.model_copy(update={"people": chosen})
+    config = load_cli_config()
+    config = config.model_copy(update={"people": pick_people(config, person)})
     dsn = settings.loader_dsn()
     run_id = f"extract__{src.id}__{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
@@ -111,9 +97,9 @@ def extract(
             clients = functools.partial(src.client, creds)  # account → client
             loads = src.extract_function()(conn, clients, config, ExtractWindow(window_start, window_end), run_id)
     except psycopg.OperationalError as exc:
-        _fail(f"cannot reach the warehouse ({str(exc).strip()}): run `tracker up`, or set TRACKER_WAREHOUSE_DSN")
+        unreachable(exc)
     except (SourceError, PersonConflict, ValueError, OSError, psycopg.Error) as exc:
-        _fail(f"{src.id}: {str(exc).strip()}")
+        fail(f"{src.id}: {str(exc).strip()}")
     for load in loads:
         console.print(str(load), soft_wrap=True)
     if not loads:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tracker.imports import import_app
+from tracker.cli.common import console, fail, unreachable
+from tracker.cli.imports import import_app
 
 
 class HrTimezone(StrEnum):
@@ -32,15 +33,12 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
                   force: ForceOpt = False, workers: WorkersOpt = 2) -> None:
     """Import a Fitbit export: heart rate, resting HR, HR zones, sleep, HRV, SpO2, sleep scores."""
     import psycopg
-    from rich.console import Console
-    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tracker import settings
     from tracker.sources.fitbit_export import import_export
     from tracker.sources.fitbit_export.layout import LayoutError
 
-    console = Console()
     dsn = settings.loader_dsn()
     with Progress(TextColumn("[bold]{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
@@ -56,26 +54,20 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
             summary = import_export(path, dsn=dsn, person_id=person, hr_timezone=hr_timezone.value, force=force,
                                     workers=workers, progress=on_file, on_layout=on_layout)
         except (LayoutError, ValueError, OSError) as exc:
-            console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(str(exc))
         except psycopg.OperationalError as exc:
-            console.print(f"[red]error:[/red] cannot reach the warehouse ({escape(str(exc).strip())}); is the stack "
-                          "up (`tracker up`), or is TRACKER_WAREHOUSE_DSN right?", soft_wrap=True)
-            raise typer.Exit(2) from None
+            unreachable(exc)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            console.print(f"[red]error:[/red] the warehouse refused a load ({type(exc).__name__}: {escape(first)}); "
-                          "each file is committed on its own: re-run the import once fixed", soft_wrap=True)
-            raise typer.Exit(2) from None
+            fail(f"the warehouse refused a load ({type(exc).__name__}: {first}); each file is committed on its "
+                 "own: re-run the import once fixed")
         bar.update(task, description="done")
     print_summary(console, summary)
     if summary.damaged:
         listed = "; ".join(f"{d.path} ({d.reason})" for d in summary.damaged[:5])
         more = f"; … {len(summary.damaged) - 5} more" if len(summary.damaged) > 5 else ""
-        console.print(f"[red]error:[/red] {len(summary.damaged)} file(s) could not be read and were not imported: "
-                      f"{escape(listed + more)} — rows loaded from them earlier are kept as before "
-                      "(raw.quarantine has one row per file)", soft_wrap=True)
-        raise typer.Exit(1)
+        fail(f"{len(summary.damaged)} file(s) could not be read and were not imported: {listed + more} — rows "
+             "loaded from them earlier are kept as before (raw.quarantine has one row per file)", code=1)
 
 
 def print_summary(console, summary) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from tracker.cli.common import console, fail
 
 trakt_auth_app = typer.Typer(no_args_is_help=True, help="Authorise access to a source account.")
-console = Console()
 
 
 @trakt_auth_app.command("trakt")
@@ -38,7 +38,7 @@ def trakt(
     from tracker.sources.trakt import device_flow
     from tracker.sources.trakt.tokens import TokenStore
 
-    http = HttpClient(conn_id="trakt")
+    http = HttpClient(credential="trakt")
     try:
         code = device_flow.start(http, base_url, client_id)
         console.print(f"Open [bold]{code.verification_url}[/bold] and enter the code "
@@ -46,8 +46,7 @@ def trakt(
         with console.status("waiting for approval…"):
             token = device_flow.poll(http, base_url, client_id, client_secret, code, sleep=time.sleep)
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     expires = f", expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
     if token_file is not None:
         console.print(f"Trakt token stored in {TokenStore(token_file).save(token)}{expires}.")
@@ -59,21 +58,17 @@ def trakt(
     from tracker.sources.trakt.tokens import warehouse_store
 
     try:
-        warehouse_store(lambda: psycopg.connect(settings.warehouse_dsn()), account).save(token)
+        warehouse_store(lambda: psycopg.connect(settings.loader_dsn()), account).save(token)
     except psycopg.OperationalError as exc:
-        console.print(f"[red]error:[/red] cannot reach the warehouse ({str(exc).splitlines()[0]}): run "
-                      "`tracker up`, or pass --token-file")
-        raise typer.Exit(2) from None
+        fail(f"cannot reach the warehouse ({str(exc).splitlines()[0]}): run `tracker up`, or pass --token-file")
     console.print(f"Trakt sign-in stored in the warehouse (auth.oauth_tokens, trakt/{account}){expires}; put the "
                   "client secret in the trakt connection's extra `client_secret` so tasks can refresh it.")
 
 
 def _configured_account() -> str:
-    from tracker.config import load_config
+    from tracker.cli.common import config
 
-    accounts = [p.accounts["trakt"] for p in load_config().people if p.accounts.get("trakt")]
+    accounts = [p.accounts["trakt"] for p in config().people if p.accounts.get("trakt")]
     if len(accounts) != 1:
-        console.print("[red]error:[/red] pass --account (the person's accounts.trakt): "
-                      f"{len(accounts)} configured people have one")
-        raise typer.Exit(2)
+        fail(f"pass --account (the person's accounts.trakt): {len(accounts)} configured people have one")
     return accounts[0]
