@@ -1,0 +1,104 @@
+"""Run a question's SQL where it belongs: gold as the analyst role (read-only, gold only), raw as the loader
+role, or Airflow's metadata database — each in a read-only transaction with a statement timeout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tracker.dashboards.definitions import PARAMETER, Connection, Question
+
+if TYPE_CHECKING:
+    import psycopg
+
+STATEMENT_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as JSON-ready dicts (dates as ISO strings, decimals as floats)."""
+        return [{c: _plain(v) for c, v in zip(self.columns, row, strict=True)} for row in self.rows]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    return value
+
+
+def dsn_for(connection: Connection) -> str:
+    """The local stack's DSN of each connection kind; TRACKER_ANALYST_DSN / TRACKER_WAREHOUSE_DSN /
+    TRACKER_AIRFLOW_DSN point elsewhere."""
+    import os
+
+    from tracker import settings
+
+    if connection == "analyst":
+        return os.environ.get("TRACKER_ANALYST_DSN") or settings.warehouse_dsn(settings.ANALYST_ROLE)
+    if connection == "loader":
+        return settings.loader_dsn()
+    return os.environ.get("TRACKER_AIRFLOW_DSN") or settings.warehouse_dsn(settings.AIRFLOW_ROLE,
+                                                                            db=settings.AIRFLOW_DB)
+
+
+def bind(sql: str) -> str:
+    """`{{person}}` → a psycopg named parameter (`%(person)s`); literal percent signs are escaped."""
+    return PARAMETER.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
+
+
+def run(conn: psycopg.Connection, question: Question, person: str) -> Result:
+    """The question's rows, read-only; the connection's role decides what it may read."""
+    with conn.transaction():
+        conn.execute("set transaction read only")
+        conn.execute(f"set local statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        cur = conn.execute(bind(question.sql), {"person": person})
+        columns = [c.name for c in cur.description]
+        return Result(columns, cur.fetchall())
+
+
+class Connections:
+    """One connection per kind, opened on first use; `dsns` overrides the defaults (tests, other stacks)."""
+
+    def __init__(self, dsns: dict[str, str] | None = None,
+                 connect: Callable[[str], psycopg.Connection] | None = None) -> None:
+        self._dsns = dsns or {}
+        self._open: dict[str, psycopg.Connection] = {}
+        self._connect = connect
+
+    def get(self, kind: Connection) -> psycopg.Connection:
+        if kind not in self._open:
+            import psycopg
+
+            dsn = self._dsns.get(kind) or dsn_for(kind)
+            self._open[kind] = (self._connect or (lambda d: psycopg.connect(d, connect_timeout=10)))(dsn)
+        return self._open[kind]
+
+    def close(self) -> None:
+        for conn in self._open.values():
+            conn.close()
+        self._open.clear()
+
+
+@contextmanager
+def connections(dsns: dict[str, str] | None = None) -> Generator[Connections, None, None]:
+    conns = Connections(dsns)
+    try:
+        yield conns
+    finally:
+        conns.close()

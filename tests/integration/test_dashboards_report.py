@@ -1,0 +1,181 @@
+"""Every dashboard question's SQL against a warehouse built by dbt from 30 days of demo data, and the static
+report rendered from it.
+
+GIVEN a person of the test's own with 30 days from every demo source (Google Health, GitHub, Last.fm, Trakt,
+Open-Meteo through the real extracts; Netflix / Spotify / YouTube exports through the real importers) and the
+gold models the dashboards read built by one `dbt run`, each question runs as the role its definition names
+(gold as `analyst`), returns rows and every column its chart draws; the report has one page per dashboard
+whose charts carry those rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+TODAY = date(2026, 11, 24)
+END = datetime(2026, 11, 24, tzinfo=UTC)
+START = END - timedelta(days=30)
+RAW = ("raw.github__commits", "raw.github__pull_requests", "raw.github__reviews", "raw.github__issues",
+       "raw.github__contributions_daily", "raw.lastfm__scrobbles", "raw.trakt__history",
+       "raw.spotify__streams", "raw.netflix__viewing_activity", "raw.youtube__watch_history",
+       "raw.open_meteo__hourly", "raw.quarantine", "raw.fitbit__heart_rate", "raw.fitbit__resting_heart_rate",
+       "raw.fitbit__sleep_sessions", "raw.fitbit__sleep_stages", "raw.fitbit__exercises",
+       "raw.fitbit__steps_daily", "raw.fitbit__hrv_daily", "raw.fitbit__spo2_daily",
+       "raw.fitbit__respiratory_rate_daily", "raw.fitbit__heart_rate_zones_daily",
+       "raw.fitbit__heart_rate_zone_limits", "raw.fitbit__heart_rate_changes", "raw.tracker__people")
+
+
+def _load(conn, person, demo_url: str, tmp, monkeypatch) -> None:
+    from tracker import settings
+    from tracker.config import TrackerConfig
+    from tracker.demo.exports import import_demo_exports
+    from tracker.sources.github import extract as github
+    from tracker.sources.github.client import GitHubClient
+    from tracker.sources.google_health import oauth
+    from tracker.sources.google_health.client import GoogleHealthClient
+    from tracker.sources.google_health.extract import extract_person
+    from tracker.sources.lastfm import extract as lastfm
+    from tracker.sources.lastfm.client import LastfmClient
+    from tracker.sources.open_meteo import extract as weather
+    from tracker.sources.open_meteo.client import OpenMeteoClient
+    from tracker.sources.trakt import extract as trakt
+    from tracker.sources.trakt.client import TraktClient
+    from tracker.warehouse import quarantine
+    from tracker.warehouse.people import sync_people
+    from tracker.windows import ExtractWindow
+
+    config, window, run = TrackerConfig(people=[person]), ExtractWindow(START, END), "test-dashboards"
+    sync_people(conn, config, run)
+    github.extract_and_load(conn, lambda login: GitHubClient(
+        "t", login, rest_url=f"{demo_url}/github/api", graphql_url=f"{demo_url}/github/api/graphql"),
+        config, window, run)
+    lastfm.extract_and_load(conn, lambda user: LastfmClient("k", user, base_url=f"{demo_url}/lastfm/2.0/"),
+                            config, window, run)
+    trakt.extract_and_load(conn, TraktClient("c", "t", base_url=f"{demo_url}/trakt"), config, window, run)
+    weather.extract_and_load(conn, OpenMeteoClient(archive_url=f"{demo_url}/open-meteo/v1/archive",
+                                                   forecast_url=f"{demo_url}/open-meteo/v1/forecast"),
+                             config, window, run)
+    store = oauth.TokenStore(tmp / "google_health.json")
+    store.save(oauth.Tokens("expired", "demo-refresh", datetime(2020, 1, 1, tzinfo=UTC)))
+    endpoint = oauth.TokenEndpoint(oauth.OAuthClient("demo-client", "secret",
+                                                     token_url=f"{demo_url}/google-health/oauth/token"))
+    client = GoogleHealthClient(f"{demo_url}/google-health", oauth.TokenProvider(store, endpoint))
+    extract_person(conn, client, person, window, run, repull=timedelta(0))
+    people = tmp / "people.yml"
+    people.write_text(f"people:\n  - id: {person.id}\n    timezone: {person.timezone}\n")
+    monkeypatch.setenv("TRACKER_CONFIG", str(people))  # the demo export import reads the config
+    import_demo_exports(30, today=TODAY, folder=tmp / "exports", dsn=settings.warehouse_dsn(), echo=lambda _: None)
+    # the demo's data is clean: two records a Last.fm load would have refused, through the quarantine writer
+    quarantine.replace(conn, person_id=person.id, source="lastfm", entity="scrobbles", run_id=run,
+                       window_start=START, window_end=END, rejected=[
+                           quarantine.Rejected("page 1 item 3", "scrobble without artist", '{"name": "x"}'),
+                           quarantine.Rejected("page 2 item 1", "scrobble without artist", '{"name": "y"}')])
+
+
+@pytest.fixture(scope="module")
+def built(pg, demo_api, airflow_db, tmp_path_factory):
+    """(person id, dashboards): 30 days of demo data for a person of this module, gold built by one dbt run."""
+    import psycopg
+    from tracker import settings
+    from tracker.config import Location, Person
+    from tracker.dashboards.definitions import load_dashboards
+    from tracker.stack.local import dbt
+
+    person = Person(id=f"t_dash_{uuid.uuid4().hex[:8]}", timezone="Europe/Berlin", max_heart_rate=186,
+                    locations=[Location(name="home", latitude=52.52, longitude=13.41, timezone="Europe/Berlin")],
+                    accounts={"github": "demo-user", "lastfm": "demo-user", "trakt": "demo-user",
+                              "google_health": "google_health"})
+    dashboards = load_dashboards()
+    models = sorted({t.split(".", 1)[1] for d in dashboards for q in d.questions for t in q.tables()
+                     if t.startswith("gold.")})
+    with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn, pytest.MonkeyPatch.context() as mp:
+        try:
+            _load(conn, person, demo_api, tmp_path_factory.mktemp("dash"), mp)
+            # the gold models the dashboards read, and everything upstream of them: one dbt run
+            result = dbt("run", "--select", *[f"+{m}" for m in models], check=False)
+            assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+            yield person.id, dashboards
+        finally:
+            for table in RAW:
+                conn.execute(f"delete from {table} where person_id = %s", (person.id,))
+
+
+def test_every_question_runs_as_its_role_and_returns_what_its_chart_draws(built):
+    from tracker.dashboards import queries
+
+    person_id, dashboards = built
+    counts = {}
+    with queries.connections() as conns:
+        for dashboard in dashboards:
+            for q in dashboard.questions:
+                result = queries.run(conns.get(q.connection), q, person_id)
+                missing = [c for c in q.chart.used_columns() if c not in result.columns]
+                assert not missing, f"{dashboard.id}/{q.id}: no column {missing} in {result.columns}"
+                counts[f"{dashboard.id}/{q.id}"] = len(result.rows)
+    # THEN every question reading the warehouse has the demo's data (Airflow's runs: none in this session)
+    empty = [k for k, n in counts.items() if n == 0 and k != "pipeline_health/run_durations"]
+    assert not empty, counts
+    assert counts["daily_overview/resting_heart_rate"] >= 28 and counts["pipeline_health/last_load"] == 9
+
+
+def test_gold_questions_really_run_as_the_analyst_who_cannot_read_raw(built):
+    import psycopg
+    from tracker.dashboards import queries
+    from tracker.dashboards.definitions import Chart, Question
+
+    person_id, dashboards = built
+    raw_question = next(q for d in dashboards for q in d.questions if q.connection == "loader")
+    gold_questions = [q for d in dashboards for q in d.questions if q.connection == "analyst"]
+    assert all(t.startswith("gold.") for q in gold_questions for t in q.tables())
+    with queries.connections() as conns:
+        analyst = conns.get("analyst")
+        assert analyst.execute("select current_user").fetchone() == ("analyst",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            queries.run(analyst, raw_question, person_id)
+        analyst.rollback()
+        # AND a question cannot write, even where its role could
+        writer = Question(id="w", title="w", description="w", chart=Chart(type="table"),
+                          sql="delete from raw.quarantine where person_id = {{person}} returning id")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            queries.run(conns.get("loader"), writer, person_id)
+
+
+def test_the_report_has_a_page_per_dashboard_with_every_chart_and_its_rows(built, tmp_path):
+    from tracker.dashboards import queries
+    from tracker.dashboards.report import write_report
+
+    person_id, dashboards = built
+    pages = write_report(tmp_path / "report", dashboards, person_id=person_id)
+    assert sorted(p.name for p in pages) == ["daily_overview.html", "index.html", "pipeline_health.html"]
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert 'href="daily_overview.html"' in index and 'href="pipeline_health.html"' in index
+    # the JS is served from the report folder itself: no network needed to view it
+    for js in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js"):
+        assert (tmp_path / "report" / "static" / js).stat().st_size > 10_000
+    with queries.connections() as conns:
+        for dashboard in dashboards:
+            html = (tmp_path / "report" / f"{dashboard.id}.html").read_text()
+            assert "https://" not in re.sub(r"<a [^>]*>", "", html.split("<script id=\"specs\"")[0])
+            specs = json.loads(re.search(r'<script id="specs" type="application/json">(.*?)</script>', html,
+                                         re.S).group(1))
+            assert [s["id"] for s in specs] == [q.id for q in dashboard.questions]
+            for spec, q in zip(specs, dashboard.questions, strict=True):
+                rows = queries.run(conns.get(q.connection), q, person_id).records()
+                assert spec["rows"] == len(rows), q.id
+                section = html.split(f'id="q-{q.id}"', 1)[1].split("</section>", 1)[0]
+                if not rows:  # Airflow's runs in this session: none
+                    assert "vega_lite" not in spec and "No rows yet." in section, q.id
+                elif q.chart.type == "table":
+                    assert section.count("<tr>") == len(rows) + 1, q.id
+                elif q.chart.type == "number":
+                    assert f'data-value="{rows[0][q.chart.value]}"' in section, q.id
+                else:  # the chart carries exactly the question's rows, and a div to draw into
+                    assert spec["vega_lite"]["data"]["values"] == json.loads(json.dumps(rows)), q.id
+                    assert f'<div class="chart" id="chart-{q.id}">' in section
