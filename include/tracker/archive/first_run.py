@@ -1,0 +1,49 @@
+"""The first run on an empty warehouse (seed 004: "populate the tables with data from S3").
+
+`restore_offer` says what a restore would bring back when the bucket holds manifests and the warehouse's raw
+tables hold no data. The people and quarantine tables do not count: the first task of every DAG writes the
+configured people, so they are never empty after a first run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from tracker.archive import canonical, store
+from tracker.archive.tables import archivable_tables
+
+
+@dataclass(frozen=True)
+class RestoreOffer:
+    bucket: str
+    prefix: str
+    partitions: dict[str, int]      # table → archived partitions (manifests)
+
+    def summary(self) -> str:
+        total = sum(self.partitions.values())
+        return f"{total} archived partitions of {len(self.partitions)} tables"
+
+
+def warehouse_is_empty(conn: psycopg.Connection) -> bool:
+    """No archivable table partitioned by event time holds a row (missing tables count as empty)."""
+    for t in archivable_tables():
+        if not t.monthly or not canonical.columns(conn, t.schema, t.name):
+            continue
+        if conn.execute(sql.SQL("select exists (select 1 from {})").format(sql.Identifier(t.schema, t.name))
+                        ).fetchone()[0]:
+            return False
+    return True
+
+
+def restore_offer(conn: psycopg.Connection, s3: Any, bucket: str, *, prefix: str | None = None
+                  ) -> RestoreOffer | None:
+    """What restoring everything would bring back, when the warehouse is empty and the archive is not; else None."""
+    prefix = prefix or store.default_prefix()
+    if not warehouse_is_empty(conn):
+        return None
+    counts = Counter(key[len(prefix) + 1:].split("/")[0] for key in store.manifest_keys(s3, bucket, prefix))
+    return RestoreOffer(bucket, prefix, dict(sorted(counts.items()))) if counts else None
