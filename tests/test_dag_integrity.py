@@ -51,3 +51,25 @@ def test_dags_import_only_the_task_sdk():
         for banned in ("airflow.decorators", "airflow.operators.python", "from airflow import Dataset",
                        "airflow.models.dag import"):
             assert banned not in text, f"{path.name} imports {banned}"
+
+
+def test_dag_ids_follow_one_pattern_per_kind():
+    """Source DAGs are `<source>_<entity>` (the catalogue's source id first); platform DAGs `<job>_<object>`
+    from a short list; each file is named after its DAG id."""
+    import ast
+
+    from tracker.sources.catalogue import api_sources
+
+    platform = {"dbt_warehouse", "archive_warehouse", "restore_warehouse", "produce_events", "aggregate_events"}
+    sources = {s.dag_id: s.id for s in api_sources()}
+    for path in DAG_FILES:
+        ids = [kw.value.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
+               for kw in node.keywords if kw.arg == "dag_id" and isinstance(kw.value, ast.Constant)]
+        assert ids == [path.stem], f"{path.name} declares dag_id {ids}: name the file after its one DAG"
+        dag_id = path.stem
+        if dag_id in platform:
+            continue
+        assert dag_id in sources, f"{dag_id}: neither a catalogue source's dag_id nor a platform DAG"
+        source_id = sources[dag_id]
+        assert dag_id.startswith(f"{source_id}_") and dag_id != f"{source_id}_", \
+            f"{dag_id}: source DAG ids are <source>_<entity>, here {source_id}_…"

@@ -20,9 +20,9 @@ coalesce({{ people }}.max_heart_rate, 220 - (extract(year from {{ day }})::integ
 {%- endmacro %}
 
 {#- Keep only the rows of the source silver uses for that person, entity and local date
-    (int_health__preferred_days), e.g. join_preferred_source('sessions', 'sleep', 'sessions.wake_date'). -#}
+    (int_health_sources_chosen_per_day), e.g. join_preferred_source('sessions', 'sleep', 'sessions.wake_date'). -#}
 {% macro join_preferred_source(alias, entity, local_date_expr) -%}
-inner join {{ ref('int_health__preferred_days') }} as preferred_{{ entity }}
+inner join {{ ref('int_health_sources_chosen_per_day') }} as preferred_{{ entity }}
     on
         preferred_{{ entity }}.entity = '{{ entity }}'
         and {{ alias }}.person_id = preferred_{{ entity }}.person_id

@@ -73,7 +73,7 @@ def test_overlong_sleep_session_is_quarantined_not_fatal(warehouse, dst_sleep, t
     assert result.returncode == 0 and gold == 2, result.stdout[-4000:]
 
 
-# ------------------------------------------------------------------ int_heart_rate__minutely change detection
+# ------------------------------------------------- int_heart_rate_samples_aggregated_to_minutes change detection
 HR_FAULT_PEOPLE = ("hrf_api", "hrf_export")
 HR_FAULT_DAY = date(2026, 7, 14)
 
@@ -91,7 +91,7 @@ def hr_fault_people(warehouse):
     from tracker.warehouse.people import sync_people
 
     tables = ("raw.fitbit__heart_rate", "raw.fitbit__heart_rate_files", "raw.fitbit__heart_rate_changes",
-              "raw.quarantine", "raw.tracker__people", "silver.int_heart_rate__minutely")
+              "raw.quarantine", "raw.tracker__people", "silver.int_heart_rate_samples_aggregated_to_minutes")
 
     def clean():
         for table in tables:
@@ -109,12 +109,13 @@ def hr_fault_people(warehouse):
 def _run_minutely():
     from tracker.stack.local import dbt
 
-    result = dbt("run", "--select", "+int_heart_rate__minutely", check=False)
+    result = dbt("run", "--select", "+int_heart_rate_samples_aggregated_to_minutes", check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def _minutes(warehouse, person: str) -> int:
-    return warehouse.execute("select count(*) from silver.int_heart_rate__minutely where person_id = %s",
+    return warehouse.execute("select count(*) from silver.int_heart_rate_samples_aggregated_to_minutes "
+                             "where person_id = %s",
                              (person,)).fetchone()[0]
 
 
@@ -196,7 +197,7 @@ def test_out_of_range_device_heart_rate_does_not_stall_the_build(warehouse, hr_f
             for i in range(10)]
     replace_window(warehouse, tables.HEART_RATE, rows, run_id="fault-260", window=Window(
         start, start + timedelta(days=1), scope={"person_id": "hrf_api", "source": "google_health_api"}))
-    result = dbt("build", "--select", "+int_heart_rate__minutely", check=False)
+    result = dbt("build", "--select", "+int_heart_rate_samples_aggregated_to_minutes", check=False)
     got = _minutes(warehouse, "hrf_api")
     warned = "WARN 1 value_between_stg_fitbit__heart_rate_bpm" in result.stdout
     fault.record(f"dbt build rc={result.returncode}, range test warned: {warned}; silver minutes {got}",

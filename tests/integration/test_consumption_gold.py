@@ -2,7 +2,7 @@
 export imports, real dbt on the session's PostgreSQL.
 
 The expected figures are computed here, in Python, from the raw rows, following the rules documented in
-int_consumption__listening / int_consumption__watching (durations, duplicates) — an independent second
+int_plays_deduplicated / int_watches_unioned (durations, duplicates) — an independent second
 implementation, so a changed rule or a broken join shows up as a difference.
 """
 
@@ -109,7 +109,7 @@ def test_lastfm_and_trakt_reach_consumption_gold_without_duplicating_spotify_and
     # THEN the four doubled scrobbles are gone from listening, every other one is there once
     listening = warehouse.execute(
         "select service, started_at, seconds_played, local_date, is_duration_estimated "
-        "from silver.int_consumption__listening where person_id = %s", (person.id,)).fetchall()
+        "from silver.int_plays_deduplicated where person_id = %s", (person.id,)).fetchall()
     lastfm_rows = {r[1]: r for r in listening if r[0] == "lastfm"}
     assert sum(r[0] == "spotify" for r in listening) == 5
     assert set(lastfm_rows) == {s[0] for s in scrobbles[4:]}
@@ -120,7 +120,7 @@ def test_lastfm_and_trakt_reach_consumption_gold_without_duplicating_spotify_and
     assert any(v == 210 for v in seconds.values()) and any(v != 210 for v in seconds.values())
     # AND Trakt keeps every entry except the one Netflix also holds, lasting its runtime
     trakt_rows = dict(warehouse.execute(
-        "select started_at, seconds_watched from silver.int_consumption__watching "
+        "select started_at, seconds_watched from silver.int_watches_unioned "
         "where person_id = %s and service = 'trakt'", (person.id,)).fetchall())
     kept = [w for w in watches if w[0] != first_ep[0]]
     assert trakt_rows == {w[1] - timedelta(minutes=w[7]): Decimal(w[7] * 60) for w in kept}

@@ -38,9 +38,9 @@ def business_checksum(conn, table: str) -> tuple[int, str]:
 def run_dag(end: datetime = END):
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder="dags/google_health.py")
+    bag = DagBag(dag_folder="dags/google_health_fitness.py")
     assert not bag.import_errors, bag.import_errors
-    return bag.get_dag("google_health").test(logical_date=end)
+    return bag.get_dag("google_health_fitness").test(logical_date=end)
 
 
 @pytest.fixture()

@@ -34,14 +34,14 @@ def test_resting_heart_rate_gold_from_an_export(warehouse):
     assert rows, "no computed resting heart rate"
     assert all(30 <= computed <= 120 for _, _, computed in rows)
     minutes = warehouse.execute("select count(*), count(distinct (person_id, minute_at)) "
-                                "from silver.int_heart_rate__minutely").fetchone()
+                                "from silver.int_heart_rate_samples_aggregated_to_minutes").fetchone()
     assert minutes[0] == minutes[1] > 0
     assert warehouse.execute("select timezone from gold.dim_person where person_id = %s",
                              (config.people[0].id,)).fetchone() == (config.people[0].timezone,)
 
 
 HEALTH_GOLD = ["fct_resting_heart_rate_daily", "fct_heart_rate_zones_daily", "fct_watch_worn_daily",
-               "fct_sleep_daily", "fct_runs", "fct_daily_activity"]
+               "fct_sleep_daily", "fct_runs", "fct_activity_daily"]
 API_START = datetime(2026, 10, 20, tzinfo=UTC)
 API_END = datetime(2026, 10, 27, tzinfo=UTC)
 
@@ -132,7 +132,7 @@ def test_every_health_gold_table_from_api_and_export_with_source_precedence(ware
         clock = (wake - bed).total_seconds() / 60
         assert abs(in_bed - clock) in (0, 60)
     # AND daily activity carries the API's steps rollup and nightly vitals
-    steps, hrv, spo2 = one("select steps, hrv_rmssd_ms, spo2_avg_pct from gold.fct_daily_activity"
+    steps, hrv, spo2 = one("select steps, hrv_rmssd_ms, spo2_avg_pct from gold.fct_activity_daily"
                            " where person_id = 'me' and local_date = '2026-10-23'")
     assert steps == one("select steps from raw.fitbit__steps_daily where person_id = 'me' and date = '2026-10-23'")[0]
     assert hrv is not None and 90 <= spo2 <= 100
@@ -174,7 +174,7 @@ def test_sleep_across_dst_switches_in_wall_clock_export_stays_on_one_clock(wareh
         assert efficiency == round(100 * want["asleep"] / want["in_bed"], 1)
 
 
-# ------------------------------------------------------------------ int_heart_rate__minutely change detection
+# ------------------------------------------------- int_heart_rate_samples_aggregated_to_minutes change detection
 HR_PEOPLE = ("hr_early", "hr_late", "hr_shrink", "hr_upgrade")
 HR_DAY = datetime(2026, 6, 10, tzinfo=UTC)
 
@@ -186,7 +186,8 @@ def hr_people(warehouse):
     from tracker.warehouse.people import sync_people
 
     def clean():
-        for table in ("raw.fitbit__heart_rate", "raw.tracker__people", "silver.int_heart_rate__minutely"):
+        for table in ("raw.fitbit__heart_rate", "raw.tracker__people",
+                      "silver.int_heart_rate_samples_aggregated_to_minutes"):
             if warehouse.execute("select to_regclass(%s)", (table,)).fetchone()[0]:
                 warehouse.execute(f"delete from {table} where person_id = any(%s)", (list(HR_PEOPLE),))  # noqa: S608
         if warehouse.execute("select to_regclass('raw.fitbit__heart_rate_changes')").fetchone()[0]:
@@ -213,14 +214,15 @@ def replace_hr(conn, person: str, minutes: int, start: datetime = HR_DAY, day_en
 
 
 def silver_minutes(warehouse, person: str) -> int:
-    return warehouse.execute("select count(*) from silver.int_heart_rate__minutely where person_id = %s",
+    return warehouse.execute("select count(*) from silver.int_heart_rate_samples_aggregated_to_minutes "
+                             "where person_id = %s",
                              (person,)).fetchone()[0]
 
 
 def run_minutely(*extra: str):
     from tracker.stack.local import dbt
 
-    result = dbt("run", "--select", "+int_heart_rate__minutely", *extra, check=False)
+    result = dbt("run", "--select", "+int_heart_rate_samples_aggregated_to_minutes", *extra, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
@@ -264,13 +266,14 @@ def test_minutely_built_by_the_previous_version_upgrades_in_place(warehouse, hr_
     run_minutely()
     replace_hr(warehouse, "hr_upgrade", 45)
     warehouse.execute("delete from raw.fitbit__heart_rate_changes where person_id = 'hr_upgrade'")
-    warehouse.execute("alter table silver.int_heart_rate__minutely drop column changes_through")
-    warehouse.execute("alter table silver.int_heart_rate__minutely add column loaded_through timestamptz")
+    warehouse.execute("alter table silver.int_heart_rate_samples_aggregated_to_minutes drop column changes_through")
+    warehouse.execute("alter table silver.int_heart_rate_samples_aggregated_to_minutes "
+                      "add column loaded_through timestamptz")
     # WHEN the new version runs incrementally (no --full-refresh)
     run_minutely()
     # THEN it succeeds, has its marker column, and holds every person's minutes as a full refresh would
     columns = [r[0] for r in warehouse.execute(
         "select column_name from information_schema.columns where table_schema = 'silver'"
-        " and table_name = 'int_heart_rate__minutely'")]
+        " and table_name = 'int_heart_rate_samples_aggregated_to_minutes'")]
     assert "changes_through" in columns
     assert silver_minutes(warehouse, "hr_upgrade") == 45

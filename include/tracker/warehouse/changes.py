@@ -1,8 +1,8 @@
 """Change log of the heart-rate samples (ddl/021_fitbit_heart_rate_changes.sql): which person and time range
 a load may have changed, written in the load's own transaction so it commits (or rolls back) with it.
 
-`int_heart_rate__minutely` rebuilds the logged ranges of every transaction it has not seen yet — by
-transaction id against the snapshot xmin of its previous run, not by load time — so a load that commits
+`int_heart_rate_samples_aggregated_to_minutes` rebuilds the logged ranges of every transaction it has not
+seen yet — by transaction id against the snapshot xmin of its previous run, not by load time — so a load that commits
 after a later-started one is never skipped, and deleted samples leave silver on the next run.
 """
 

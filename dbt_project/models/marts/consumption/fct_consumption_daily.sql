@@ -4,13 +4,13 @@ with
 
 listening as (
 
-    select * from {{ ref('int_consumption__listening') }}
+    select * from {{ ref('int_plays_deduplicated') }}
 
 ),
 
 watching as (
 
-    select * from {{ ref('int_consumption__watching') }}
+    select * from {{ ref('int_watches_unioned') }}
 
 ),
 

@@ -4,13 +4,13 @@
 -- Karvonen zones computed from intraday heart rate. Karvonen: zone floor = resting + share × (max − resting)
 -- with shares 40 / 60 / 70 / 85 % for LIGHT / MODERATE / VIGOROUS / PEAK (the thresholds the Google Health
 -- API reports), resting = that day's resting heart rate, max = configured max heart rate, else 220 − age.
--- Each minute's covered seconds (int_heart_rate__minutely: samples weighted by the time they cover, gaps over
--- 5 minutes not counted) go to the zone of that minute's mean heart rate.
+-- Each minute's covered seconds (int_heart_rate_samples_aggregated_to_minutes: samples weighted by the
+-- time they cover, gaps over 5 minutes not counted) go to the zone of that minute's mean heart rate.
 with
 
 minutes as (
 
-    select * from {{ ref('int_heart_rate__minutely') }}
+    select * from {{ ref('int_heart_rate_samples_aggregated_to_minutes') }}
 
 ),
 

@@ -58,7 +58,7 @@ intraday as (
         sum(minutes.covered_seconds) filter (where minutes.bpm_mean >= zones.peak_from_bpm) / 60.0
             as peak_minutes
     from kept
-    inner join {{ ref('int_heart_rate__minutely') }} as minutes
+    inner join {{ ref('int_heart_rate_samples_aggregated_to_minutes') }} as minutes
         on
             kept.person_id = minutes.person_id
             and kept.start_at <= minutes.minute_at

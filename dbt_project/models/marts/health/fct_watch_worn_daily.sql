@@ -6,7 +6,7 @@ with
 
 minutes as (
 
-    select * from {{ ref('int_heart_rate__minutely') }}
+    select * from {{ ref('int_heart_rate_samples_aggregated_to_minutes') }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 activity as (
 
-    select * from {{ ref('int_github__activity') }}
+    select * from {{ ref('int_github_events_unioned') }}
 
 ),
 

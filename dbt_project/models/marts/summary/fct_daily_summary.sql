@@ -30,7 +30,7 @@ people as (
 
 activity as (
 
-    select * from {{ ref('fct_daily_activity') }}
+    select * from {{ ref('fct_activity_daily') }}
 
 ),
 
@@ -54,7 +54,7 @@ worn as (
 
 watching as (
 
-    select * from {{ ref('int_consumption__watching') }}
+    select * from {{ ref('int_watches_unioned') }}
 
 ),
 

@@ -1,6 +1,6 @@
 -- Change log of raw.fitbit__heart_rate: one row per load or replace, naming the person and the observed_at
 -- range [changed_from, changed_to] (inclusive) whose samples may have been inserted or deleted, and the
--- writing transaction (txid). int_heart_rate__minutely rebuilds exactly those ranges: it keeps the
+-- writing transaction (txid). int_heart_rate_samples_aggregated_to_minutes rebuilds exactly those ranges: it keeps the
 -- snapshot xmin of its last run as a high-water mark, so a load that started earlier but committed later
 -- (concurrent export workers, API + import, backfills) is still picked up, and deletions reach silver.
 -- Writers: loader.replace_window (tracker.warehouse.changes.record_window) and, for export files, the

@@ -8,7 +8,7 @@
         {% if is_incremental() %}
         {%- set marked = 'changes_through' in (adapter.get_columns_in_relation(this) | map(attribute='name')) -%}
         -- the ranges to rebuild, read once (every later statement uses this batch, not a newer snapshot)
-        create temp table int_heart_rate__minutely_rebuild on commit drop as
+        create temp table int_heart_rate_samples_aggregated_to_minutes_rebuild on commit drop as
         with
         previous as (
             {%- if marked %}
@@ -59,9 +59,9 @@
             pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_through
         from islands
         group by person_id, island;
-        analyze int_heart_rate__minutely_rebuild;
+        analyze int_heart_rate_samples_aggregated_to_minutes_rebuild;
         delete from {{ this }} as t
-        using int_heart_rate__minutely_rebuild as r
+        using int_heart_rate_samples_aggregated_to_minutes_rebuild as r
         where t.person_id = r.person_id and t.minute_at >= r.rebuild_from and t.minute_at < r.rebuild_to;
         {% endif %}
     "],
@@ -86,7 +86,7 @@ with
 {% if is_incremental() %}
     rebuild as (
 
-        select * from int_heart_rate__minutely_rebuild
+        select * from int_heart_rate_samples_aggregated_to_minutes_rebuild
 
     ),
 {% endif %}

@@ -22,7 +22,7 @@ from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
 
 
 @dag(
-    dag_id="google_health",
+    dag_id="google_health_fitness",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
