@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
 from tracker.archive.tables import ArchiveTable
 
 SESSION = ("set local timezone = 'UTC'", "set local datestyle = 'ISO, YMD'", "set local extra_float_digits = 1",

@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
 from tracker.archive import canonical, store
 from tracker.archive.tables import ArchiveTable, archivable_tables
 

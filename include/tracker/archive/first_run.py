@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
 from tracker.archive import canonical, store
 from tracker.archive.tables import archivable_tables
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
 from tracker.archive import canonical, store
 from tracker.archive.tables import ArchiveTable
 
@@ -219,6 +220,7 @@ def load_partition(conn: psycopg.Connection, s3: Any, item: PlanItem, bucket: st
     """Load one archived partition (see module docstring); raises RestoreVerificationError on any mismatch."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
+
     from tracker.warehouse import changes
 
     started = time.monotonic()

@@ -39,6 +39,7 @@ def client_from_env() -> Any:
     """A boto3 S3 client: TRACKER_S3_ENDPOINT (or the local stack's moto) with the stack's keys, or — with
     TRACKER_S3_ENDPOINT=aws — the real AWS S3 with boto3's own credential chain."""
     import boto3
+
     from tracker import settings
 
     endpoint = os.environ.get("TRACKER_S3_ENDPOINT", settings.s3_endpoint())
