@@ -231,7 +231,7 @@ def archive(conn: psycopg.Connection, s3: Any, bucket: str, *, tables: list[Arch
 
     prefix = prefix or store.default_prefix()
     tables = tables or archivable_tables()
-    if not allow_empty and (offer := restore_offer(conn, s3, bucket, prefix=prefix)) is not None:
+    if not allow_empty and (offer := restore_offer(conn, s3, bucket, prefix=prefix, tables=tables)) is not None:
         raise WarehouseLooksEmpty(f"the raw tables are empty but s3://{bucket}/{prefix}/ holds {offer.summary()}: "
                                   "restore first (tracker restore --all / the restore_warehouse DAG)")
     run = ArchiveRun()

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from tracker.archive import canonical, store
-from tracker.archive.tables import archivable_tables
+from tracker.archive.tables import ArchiveTable, archivable_tables
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ class RestoreOffer:
         return f"{total} archived partitions of {len(self.partitions)} tables"
 
 
-def warehouse_is_empty(conn: psycopg.Connection) -> bool:
-    """No archivable table partitioned by event time holds a row (missing tables count as empty)."""
-    for t in archivable_tables():
+def warehouse_is_empty(conn: psycopg.Connection, extra: list[ArchiveTable] | None = None) -> bool:
+    """No archivable table partitioned by event time (nor any of `extra`) holds a row (missing tables count as
+    empty)."""
+    for t in [*archivable_tables(), *(extra or [])]:
         if not t.monthly or not canonical.columns(conn, t.schema, t.name):
             continue
         if conn.execute(sql.SQL("select exists (select 1 from {})").format(sql.Identifier(t.schema, t.name))
@@ -40,11 +41,12 @@ def warehouse_is_empty(conn: psycopg.Connection) -> bool:
     return True
 
 
-def restore_offer(conn: psycopg.Connection, s3: Any, bucket: str, *, prefix: str | None = None
-                  ) -> RestoreOffer | None:
-    """What restoring everything would bring back, when the warehouse is empty and the archive is not; else None."""
+def restore_offer(conn: psycopg.Connection, s3: Any, bucket: str, *, prefix: str | None = None,
+                  tables: list[ArchiveTable] | None = None) -> RestoreOffer | None:
+    """What restoring everything would bring back, when the warehouse is empty and the archive is not; else None.
+    (`tables`: more tables that count, besides the archivable ones.)"""
     prefix = prefix or store.default_prefix()
-    if not warehouse_is_empty(conn):
+    if not warehouse_is_empty(conn, tables):
         return None
     counts = Counter(key[len(prefix) + 1:].split("/")[0] for key in store.manifest_keys(s3, bucket, prefix))
     return RestoreOffer(bucket, prefix, dict(sorted(counts.items()))) if counts else None
