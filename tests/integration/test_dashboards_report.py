@@ -11,6 +11,7 @@ whose charts carry those rows.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -69,7 +70,8 @@ def _load(conn, person, demo_url: str, tmp, monkeypatch) -> None:
     client = GoogleHealthClient(f"{demo_url}/google-health", oauth.TokenProvider(store, endpoint))
     extract_person(conn, client, person, window, run, repull=timedelta(0))
     people = tmp / "people.yml"
-    people.write_text(f"people:\n  - id: {person.id}\n    timezone: {person.timezone}\n")
+    people.write_text(f"people:\n  - id: {person.id}\n    timezone: {person.timezone}\n"
+                      f"    max_heart_rate: {person.max_heart_rate}\n")
     monkeypatch.setenv("TRACKER_CONFIG", str(people))  # the demo export import reads the config
     import_demo_exports(30, today=TODAY, folder=tmp / "exports", dsn=settings.warehouse_dsn(), echo=lambda _: None)
     # the demo's data is clean: two records a Last.fm load would have refused, through the quarantine writer
@@ -119,6 +121,9 @@ def test_every_question_runs_as_its_role_and_returns_what_its_chart_draws(built)
                 missing = [c for c in q.chart.used_columns() if c not in result.columns]
                 assert not missing, f"{dashboard.id}/{q.id}: no column {missing} in {result.columns}"
                 counts[f"{dashboard.id}/{q.id}"] = len(result.rows)
+                # AND a chart has figures other than 0 (a chart of zeros says nothing)
+                values = [r[c] for r in result.records() for c in q.chart.y]
+                assert not values or any(v not in (None, 0) for v in values), f"{q.id}: {values}"
     # THEN every question reading the warehouse has the demo's data (Airflow's runs: none in this session)
     empty = [k for k, n in counts.items() if n == 0 and k != "pipeline_health/run_durations"]
     assert not empty, counts
@@ -179,3 +184,48 @@ def test_the_report_has_a_page_per_dashboard_with_every_chart_and_its_rows(built
                 else:  # the chart carries exactly the question's rows, and a div to draw into
                     assert spec["vega_lite"]["data"]["values"] == json.loads(json.dumps(rows)), q.id
                     assert f'<div class="chart" id="chart-{q.id}">' in section
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_every_chart_of_the_report_is_drawn_with_its_rows_in_headless_chromium(built, tmp_path):
+    """The report's part of the browser test: open each page offline in Chromium, let vega-embed draw."""
+    import subprocess
+
+    from tracker.dashboards.report import write_report
+
+    person_id, dashboards = built
+    write_report(tmp_path / "report", dashboards, person_id=person_id)
+    counts = {}
+    for dashboard in dashboards:
+        page = tmp_path / "report" / f"{dashboard.id}.html"
+        dom = subprocess.run(
+            [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--user-data-dir=" + str(tmp_path / "chromium"), "--virtual-time-budget=15000",
+             "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+        specs = json.loads(re.search(r'<script id="specs" type="application/json">(.*?)</script>', dom,
+                                     re.S).group(1))
+        for spec in specs:
+            if "vega_lite" not in spec:
+                continue
+            div = re.search(rf'<div class="chart[^"]*" id="chart-{spec["id"]}"[^>]*>(.*?)</div>\s*<div class="meta">',
+                            dom, re.S)
+            assert div, f"{dashboard.id}/{spec['id']}: chart div missing"
+            opening = dom[div.start():div.start() + 300]
+            assert 'data-rendered="true"' in opening and "data-error" not in opening, (spec["id"], opening)
+            # THEN the SVG holds one mark per row (points/bars/line segments): drawn with the data
+            svg = div.group(1)
+            marks = len(re.findall(r'role="graphics-symbol"', svg))
+            assert "<svg" in svg and marks >= (1 if spec["type"] == "line" else spec["rows"]), (spec["id"], marks)
+            counts[f"{dashboard.id}/{spec['id']}"] = (spec["rows"], marks)
+        if shots := os.environ.get("TRACKER_REPORT_SCREENSHOTS"):  # README pictures: `make`-free, from this data
+            subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            "--user-data-dir=" + str(tmp_path / "chromium"), "--virtual-time-budget=15000",
+                            "--window-size=1400,2400", f"--screenshot={shots}/report_{dashboard.id}.png",
+                            page.as_uri()], capture_output=True, timeout=120, check=True)
+    print(counts)

@@ -45,6 +45,7 @@ class Chart(_Strict):
     x_type: FieldType = "temporal"
     y: list[str] = []                       # one or more y columns; several become coloured series
     y_title: str | None = None
+    y_zero: bool = True                     # false: the y axis fits the data instead of starting at 0
     color: str | None = None                # a series column (long format), with exactly one y
     stack: bool = False                     # bar/area: stack the series
     highlight: str | None = None            # point marks where this column is not null (e.g. anomalies)

@@ -69,6 +69,8 @@ def vega_lite(question: Question, records: list[dict[str, Any]]) -> dict[str, An
         if chart.color:
             encoding["color"] = {"field": chart.color, "type": "nominal", "title": _title(chart.color),
                                  "legend": {"orient": "bottom"}}
+    if not chart.y_zero:
+        encoding["y"]["scale"] = {"zero": False}
     if chart.stack:
         encoding["y"]["stack"] = "zero"
     elif chart.type in ("bar", "area") and (len(chart.y) > 1 or chart.color):
@@ -80,7 +82,8 @@ def vega_lite(question: Question, records: list[dict[str, Any]]) -> dict[str, An
         marks = {"mark": {"type": "point", "filled": True, "size": 90, "color": "#d62728", "tooltip": True},
                  "transform": [{"filter": f"isValid(datum['{chart.highlight}'])"}],
                  "encoding": {"x": {k: v for k, v in x_enc.items() if k != "timeUnit"},
-                              "y": {"field": chart.highlight, "type": "quantitative"},
+                              "y": {"field": chart.highlight, "type": "quantitative",
+                                    "scale": {"zero": chart.y_zero}},
                               "tooltip": [t for t in tooltip if t["field"] in (chart.x, chart.highlight)]}}
         spec["layer"] = [layer_main, marks]
     else:
