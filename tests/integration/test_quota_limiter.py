@@ -1,0 +1,126 @@
+"""The cross-process request limiter on the real PostgreSQL: several processes with several threads each, one
+budget; no window of the quota's length ever admits more than its limit, and nothing is admitted unrecorded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+WORKER = textwrap.dedent("""
+    import sys, threading, psycopg
+    from datetime import timedelta
+    from tracker.sources.quota import Limit, PostgresRateLimiter
+
+    dsn, api, limit, window_s, threads, each = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:7])
+    def work():
+        limiter = PostgresRateLimiter(lambda: psycopg.connect(dsn), api,
+                                      [Limit("user:shared", int(limit), timedelta(seconds=window_s))])
+        for _ in range(int(each)):
+            limiter.acquire()
+        limiter.close()
+    ts = [threading.Thread(target=work) for _ in range(int(threads))]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+""")
+
+
+def admitted(conn, api: str, subject: str) -> list[float]:
+    return [r[0] for r in conn.execute(
+        "select extract(epoch from admitted_at)::float8 from quota.requests where api = %s and subject = %s"
+        " order by admitted_at", (api, subject)).fetchall()]
+
+
+def busiest_window(times: list[float], window: float) -> int:
+    """The most admissions in any half-open window [t, t + window) starting at an admission."""
+    j, best = 0, 0
+    for i, t in enumerate(times):
+        while j < len(times) and times[j] < t + window:
+            j += 1
+        best = max(best, j - i)
+    return best
+
+
+def test_processes_and_threads_share_one_budget(warehouse):
+    from tracker import settings
+
+    api, limit, window, processes, threads, each = f"test_{uuid.uuid4().hex[:8]}", 10, 2.0, 3, 2, 8
+    total = processes * threads * each
+    # WHEN 3 processes × 2 threads each send 8 requests through their own limiters of one shared quota
+    started = time.monotonic()
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, settings.warehouse_dsn(), api, str(limit),
+                                 str(window), str(threads), str(each)]) for _ in range(processes)]
+    assert [w.wait(timeout=120) for w in workers] == [0] * processes
+    elapsed = time.monotonic() - started
+    # THEN every request was admitted and recorded once
+    times = admitted(warehouse, api, "user:shared")
+    assert len(times) == total
+    # AND no 2-second window (sliding: so no calendar one either) admitted more than the limit
+    assert busiest_window(times, window) <= limit, busiest_window(times, window)
+    assert all(n <= limit for n in _calendar_counts(times, window).values())
+    # AND the budget was really the bottleneck: 48 requests at 10 per 2 s take at least 4 windows after the first
+    assert elapsed >= (total / limit - 1) * window, elapsed
+    warehouse.execute("delete from quota.requests where api = %s", (api,))
+
+
+def _calendar_counts(times: list[float], window: float) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for t in times:
+        counts[int(t // window)] = counts.get(int(t // window), 0) + 1
+    return counts
+
+
+def test_google_health_limits_wait_for_the_oldest_request_to_leave_the_minute(warehouse):
+    import psycopg
+    from tracker import settings
+    from tracker.sources.quota import google_health_limiter
+
+    account = f"test_{uuid.uuid4().hex[:8]}"
+    slept: list[float] = []
+
+    class Stop(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        raise Stop
+
+    limiter = google_health_limiter(lambda: psycopg.connect(settings.warehouse_dsn()), account, "demo-client")
+    limiter._sleep = sleep
+    # GIVEN the user's 300 requests of this minute spent
+    for _ in range(300):
+        assert limiter.acquire() == 0
+    # WHEN one more is asked for, THEN the limiter waits (just under a minute: the first left soonest)
+    with pytest.raises(Stop):
+        limiter.acquire()
+    assert 50 < slept[0] <= 60.01, slept
+    # AND the refused request spent nothing: still 300 for the user and 300 for the project
+    rows = dict(warehouse.execute("select subject, count(*) from quota.requests where api = 'google_health'"
+                                  " and subject = any(%s) group by subject",
+                                  ([f"user:{account}", "project:demo-client"],)).fetchall())
+    assert rows == {f"user:{account}": 300, "project:demo-client": 300}
+    # AND another user of the same project is not held back by the first one's quota
+    other = google_health_limiter(lambda: psycopg.connect(settings.warehouse_dsn()), account + "_b", "demo-client")
+    assert other.acquire() == 0
+    limiter.close()
+    other.close()
+    warehouse.execute("delete from quota.requests where api = 'google_health' and subject = any(%s)",
+                      ([f"user:{account}", f"user:{account}_b", "project:demo-client"],))
+
+
+def test_pools_are_sized_from_the_published_limits():
+    from tracker.sources.quota import pool_specs
+
+    pools = {p.name: p for p in pool_specs()}
+    assert pools["api_google_health"].slots == 120_000 // 300   # project cap ÷ one user's full speed
+    assert pools["api_github"].slots == 1                       # 5,000/h ≈ 83/min: under one task's pace
+    assert pools["api_lastfm"].slots == 2 and pools["api_weather"].slots == 5
+    assert "300 requests per minute per user" in pools["api_google_health"].description
+    assert {p.slots for p in pool_specs(max_slots=4)} <= {1, 2, 4}
+    assert all(p.as_dict()["include_deferred"] is False for p in pools.values())
