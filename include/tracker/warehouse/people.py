@@ -9,8 +9,7 @@ import psycopg
 from tracker.config import Person, TrackerConfig, config_source
 from tracker.warehouse.loader import LoadResult, RawTable, load
 
-PEOPLE = RawTable(schema="raw", name="tracker__people",
-                  columns={"person_id": "text", "timezone": "text", "config": "jsonb"}, key=("person_id",))
+PEOPLE = RawTable.from_ddl("tracker__people")  # as ddl/005_people.sql declares it
 
 
 def sync_people(conn: psycopg.Connection, config: TrackerConfig, run_id: str) -> LoadResult:

@@ -20,6 +20,7 @@ from tracker.sources.accounts import people_with_account
 from tracker.sources.contract import Clients, client_for
 from tracker.sources.github.client import GitHubClient
 from tracker.sources.github.models import Commit, ContributionDay, Issue, Review
+from tracker.sources.github.tables import COMMITS, CONTRIBUTIONS_DAILY, ISSUES, PULL_REQUESTS, REVIEWS
 from tracker.warehouse import quarantine
 from tracker.warehouse.loader import RawTable, Window
 from tracker.warehouse.loads import Load, QuarantineScope, load_validated
@@ -28,38 +29,6 @@ from tracker.windows import ExtractWindow, plain_utc
 SOURCE = "github"
 ACCOUNT = "github"
 REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
-
-COMMITS = RawTable(
-    schema="raw", name="github__commits",
-    columns={"person_id": "text", "repo": "text", "sha": "text", "authored_at": "timestamptz",
-             "committed_at": "timestamptz", "message": "text", "author_login": "text", "author_email": "text",
-             "parent_count": "int4", "html_url": "text", "additions": "int4", "deletions": "int4",
-             "github_login": "text", "record": "jsonb"},
-    key=("person_id", "repo", "sha"), window_column="authored_at")
-PULL_REQUESTS = RawTable(
-    schema="raw", name="github__pull_requests",
-    columns={"person_id": "text", "pull_request_id": "int8", "repo": "text", "number": "int4", "title": "text",
-             "state": "text", "draft": "bool", "created_at": "timestamptz", "updated_at": "timestamptz",
-             "closed_at": "timestamptz", "merged_at": "timestamptz", "author_login": "text", "html_url": "text",
-             "github_login": "text", "record": "jsonb"},
-    key=("person_id", "pull_request_id"), window_column="created_at")
-REVIEWS = RawTable(
-    schema="raw", name="github__reviews",
-    columns={"person_id": "text", "review_id": "int8", "repo": "text", "pr_number": "int4", "pr_title": "text",
-             "state": "text", "submitted_at": "timestamptz", "html_url": "text", "github_login": "text",
-             "record": "jsonb"},
-    key=("person_id", "review_id"), window_column="submitted_at")
-ISSUES = RawTable(
-    schema="raw", name="github__issues",
-    columns={"person_id": "text", "issue_id": "int8", "repo": "text", "number": "int4", "title": "text",
-             "state": "text", "created_at": "timestamptz", "updated_at": "timestamptz", "closed_at": "timestamptz",
-             "author_login": "text", "html_url": "text", "github_login": "text", "record": "jsonb"},
-    key=("person_id", "issue_id"), window_column="created_at")
-CONTRIBUTIONS_DAILY = RawTable(
-    schema="raw", name="github__contributions_daily",
-    columns={"person_id": "text", "day": "date", "day_start": "timestamptz", "contribution_count": "int4",
-             "weekday": "int2", "color": "text", "github_login": "text", "record": "jsonb"},
-    key=("person_id", "day"), window_column="day_start")
 
 
 # ------------------------------------------------------------------------------------------ checks

@@ -9,21 +9,13 @@ from tracker.config import TrackerConfig
 from tracker.sources.accounts import people_with_account
 from tracker.sources.contract import Clients, client_for
 from tracker.sources.lastfm.models import Scrobble
+from tracker.sources.lastfm.tables import SCROBBLES
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loader import Window
 from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow, plain_utc
 
 SOURCE = ACCOUNT = "lastfm"
-
-SCROBBLES = RawTable(
-    schema="raw", name="lastfm__scrobbles",
-    columns={"person_id": "text", "played_at": "timestamptz", "artist": "text", "track": "text", "album": "text",
-             "artist_mbid": "text", "track_mbid": "text", "album_mbid": "text", "url": "text", "loved": "bool",
-             "lastfm_user": "text", "record": "jsonb"},
-    key=("person_id", "played_at", "artist", "track"),
-    window_column="played_at",
-)
 
 
 def invalid_reason(s: Scrobble) -> str | None:

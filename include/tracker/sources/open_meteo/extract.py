@@ -8,25 +8,14 @@ import psycopg
 from tracker.config import TrackerConfig
 from tracker.sources.contract import Clients, client_for
 from tracker.sources.open_meteo.models import HourlyRow
+from tracker.sources.open_meteo.tables import HOURLY
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loader import Window
 from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow
 
 SOURCE = "open_meteo"
 
-HOURLY = RawTable(
-    schema="raw", name="open_meteo__hourly",
-    columns={
-        "person_id": "text", "location_name": "text", "latitude": "float8", "longitude": "float8",
-        "location_timezone": "text", "observed_at": "timestamptz", "temperature_2m": "float4",
-        "apparent_temperature": "float4", "precipitation": "float4", "rain": "float4",
-        "relative_humidity_2m": "float4", "wind_speed_10m": "float4", "weather_code": "int2", "is_day": "int2",
-        "sunshine_duration": "float4", "endpoint": "text", "record": "jsonb",
-    },
-    key=("person_id", "location_name", "observed_at"),
-    window_column="observed_at",
-)
 
 # Physically possible ranges; values outside them are quarantined, not loaded.
 LIMITS = {

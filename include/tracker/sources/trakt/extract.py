@@ -14,24 +14,15 @@ from tracker.config import TrackerConfig
 from tracker.sources.accounts import people_with_account
 from tracker.sources.contract import Clients, client_for
 from tracker.sources.trakt.models import Watch
+from tracker.sources.trakt.tables import HISTORY
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import RawTable, Window
+from tracker.warehouse.loader import Window
 from tracker.warehouse.loads import Load, QuarantineScope, load_validated
 from tracker.windows import ExtractWindow, plain_utc
 
 SOURCE = ACCOUNT = "trakt"
 MEDIA_TYPES = frozenset({"movie", "episode"})
 MAX_RUNTIME_MINUTES = 24 * 60
-
-HISTORY = RawTable(
-    schema="raw", name="trakt__history",
-    columns={"person_id": "text", "history_id": "int8", "watched_at": "timestamptz", "action": "text",
-             "media_type": "text", "title": "text", "year": "int4", "show_title": "text", "season": "int4",
-             "episode": "int4", "runtime_minutes": "int4", "trakt_id": "int8", "slug": "text", "imdb_id": "text",
-             "tmdb_id": "int8", "show_trakt_id": "int8", "record": "jsonb"},
-    key=("person_id", "history_id"),
-    window_column="watched_at",
-)
 
 
 def invalid_reason(w: Watch) -> str | None:
