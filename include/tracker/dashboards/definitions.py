@@ -141,6 +141,9 @@ def load_file(path: Path) -> Dashboard:
     """One dashboard file, or DefinitionError with one line: `file: questions[2].chart: reason`."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        raise DefinitionError(f"{path.name}: cannot read: {where}{exc.problem}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DefinitionError(f"{path.name}: cannot read: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
