@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +244,21 @@ def archive(conn: psycopg.Connection, s3: Any, bucket: str, *, tables: list[Arch
             if log:
                 log(result.line())
     return run
+
+
+def months_for_run(run_type: str, interval_start: datetime | None, interval_end: datetime | None, *,
+                   lookback: int = 2, first: str | None = None, last: str | None = None
+                   ) -> tuple[str | None, str | None]:
+    """The [first, last] months a DAG run archives: the given ones; else, for scheduled and backfill runs, the
+    data interval's months and `lookback` months before them (late rows); else (manual) every month."""
+    if first or last or interval_start is None or interval_end is None:
+        return first or None, last or None
+    if not str(run_type).lower().endswith(("scheduled", "backfill")):
+        return None, None
+    start = interval_start.astimezone(UTC)
+    end = (interval_end - timedelta(microseconds=1)).astimezone(UTC)
+    index = start.year * 12 + start.month - 1 - lookback
+    return f"{index // 12:04d}-{index % 12 + 1:02d}", f"{end.year:04d}-{end.month:02d}"
 
 
 def env_part_size() -> int:

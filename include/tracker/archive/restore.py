@@ -142,13 +142,15 @@ def _size(n: int) -> str:
 
 
 def plan_restore(s3: Any, bucket: str, *, tables: list[str] | None = None, first: str | None = None,
-                 last: str | None = None, prefix: str | None = None) -> RestorePlan:
+                 last: str | None = None, prefix: str | None = None, keys: list[str] | None = None) -> RestorePlan:
     """Every latest manifest of `tables` (qualified names; default all) whose month is in [first, last]
-    (tables archived whole are always included), with the storage class and restore state of its objects."""
+    (tables archived whole are always included), with the storage class and restore state of its objects.
+    `keys`: exactly these manifests (a plan made earlier, e.g. by the DAG's first task)."""
     prefix = prefix or store.default_prefix()
     plan = RestorePlan(bucket)
-    keys = [k for t in tables for k in store.manifest_keys(s3, bucket, prefix, t)] if tables else \
-        list(store.manifest_keys(s3, bucket, prefix))
+    if keys is None:
+        keys = [k for t in tables for k in store.manifest_keys(s3, bucket, prefix, t)] if tables else \
+            list(store.manifest_keys(s3, bucket, prefix))
     for key in sorted(keys):
         partition = store.partition_of_key(key)
         if partition is None or (partition != "all" and ((first and partition < first) or (last and partition > last))):
