@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import console, fail, unreachable
+from tracker.cli.common import config, connect_warehouse, console, fail, unreachable
 from tracker.cli.imports import import_app
 
 
@@ -39,7 +39,9 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
     from tracker.sources.fitbit_export import import_export
     from tracker.sources.fitbit_export.layout import LayoutError
 
+    cfg = config()  # an invalid config: one line per problem
     dsn = settings.loader_dsn()
+    connect_warehouse().close()  # an unreachable warehouse or a malformed DSN: one line, before any work
     with Progress(TextColumn("[bold]{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("scanning export", total=None)
@@ -51,7 +53,8 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
             bar.update(task, advance=1, description=kind)
 
         try:
-            summary = import_export(path, dsn=dsn, person_id=person, hr_timezone=hr_timezone.value, force=force,
+            summary = import_export(path, dsn=dsn, person_id=person, config=cfg, hr_timezone=hr_timezone.value,
+                                    force=force,
                                     workers=workers, progress=on_file, on_layout=on_layout)
         except (LayoutError, ValueError, OSError) as exc:
             fail(str(exc))

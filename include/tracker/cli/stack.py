@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from tracker import settings as s
-from tracker.cli.common import console, fail
+from tracker.cli.common import Steps, config, console, fail, json_output, print_json
 from tracker.sources.catalogue import source_dags
 
 app = typer.Typer()  # the commands below; register() adds them to the CLI
@@ -24,16 +24,24 @@ def register(cli: typer.Typer) -> None:
 @app.command()
 def up(demo: bool = typer.Option(True, help="Point sources at the local demo API server.")) -> None:
     """Start PostgreSQL, Kafka (Tansu), S3 (moto), the demo APIs, Airflow and the dbt docs (idempotent)."""
+    started = time.monotonic()
+    _start_stack(demo)
+    console.print(f"stack up in {time.monotonic() - started:.0f}s")
+    _print_where()
+
+
+def _start_stack(demo: bool) -> None:
+    """local.up with a named step per service; a failure (dbt's or airflow's included) is their error output,
+    never a traceback."""
     from tracker.stack import local
     from tracker.stack.processes import StackError
 
-    started = time.monotonic()
+    config()  # the DAGs read the config: an invalid one fails here, one line per problem
     try:
-        local.up(demo=demo)
+        with Steps() as step:
+            local.up(demo=demo, step=step)
     except StackError as exc:
-        fail(str(exc))
-    console.print(f"stack up in {time.monotonic() - started:.0f}s")
-    _print_where()
+        fail(f"{exc}\n(what started keeps running: `tracker status` shows it, `tracker down` stops it)")
 
 
 @app.command()
@@ -75,49 +83,117 @@ def init_warehouse() -> None:
 
 
 @app.command()
-def demo(days: int = typer.Option(30, min=1, max=92)) -> None:
+def demo(days: int = typer.Option(30, min=1, max=92),
+         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (progress on stderr).")
+         ) -> None:
     """Bring the stack up on demo data and run the pipeline for the last `days` days through Airflow."""
+    with json_output(as_json):
+        result = _demo(days)
+    if as_json:
+        print_json(result)
+
+
+def _demo(days: int) -> dict:
     from tracker.airflow_api import AirflowApi, RunConflict
     from tracker.stack import local
 
     began = time.monotonic()
-    up(demo=True)
-    from tracker.demo.exports import import_demo_exports  # Netflix / Spotify / YouTube export files
-    import_demo_exports(days, echo=console.print)
-    from tracker.demo.fitbit_export import import_demo_export  # the Fitbit export before the API's window
-    import_demo_export(days, echo=console.print)
-    secrets = s.Secrets.load_or_create()
-    api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
+    _start_stack(demo=True)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    for dag_id in (*SOURCE_DAGS, "dbt_warehouse"):
-        api.wait_for_dag(dag_id)
-    api.unpause("dbt_warehouse", paused=True)  # one dbt run at the end, not one per source
-    stamp = int(time.time())
-    try:  # another window's demo run at the same logical date (e.g. `--days 7` after 30) is replaced
-        runs = {dag_id: api.trigger(dag_id, start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{stamp}",
-                                    replace_prefix="demo__") for dag_id in SOURCE_DAGS}
-    except RunConflict as exc:
+    result: dict = {"window": {"start": start.isoformat(), "end": end.isoformat()}, "runs": {}}
+    import requests
+
+    try:  # each failure is one line (dbt's output for dbt), after the step marked ✗
+        with Steps() as step:
+            step("demo export files (Netflix, Spotify, YouTube, Fitbit) through the importers")
+            from tracker.demo.exports import import_demo_exports  # Netflix / Spotify / YouTube export files
+            import_demo_exports(days, echo=console.print)
+            from tracker.demo.fitbit_export import import_demo_export  # the Fitbit export before the API's window
+            import_demo_export(days, echo=console.print)
+            step("Airflow: waiting for the DAGs to be parsed")
+            secrets = s.Secrets.load_or_create()
+            api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
+            for dag_id in (*SOURCE_DAGS, "dbt_warehouse"):
+                api.wait_for_dag(dag_id)
+            api.unpause("dbt_warehouse", paused=True)  # one dbt run at the end, not one per source
+            stamp = int(time.time())
+            try:  # another window's demo run at the same logical date (e.g. `--days 7` after 30) is replaced
+                runs = {dag_id: api.trigger(dag_id, start, end, run_id=f"demo__{start:%Y%m%d}_{end:%Y%m%d}_{stamp}",
+                                            replace_prefix="demo__") for dag_id in SOURCE_DAGS}
+            except RunConflict as exc:
+                raise RuntimeError(str(exc)) from None
+            for dag_id in SOURCE_DAGS:
+                api.unpause(dag_id)  # runs of a paused DAG stay queued
+            for dag_id, run_id in runs.items():
+                step(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
+                if (state := api.wait_for_run(dag_id, run_id)) != "success":
+                    raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
+                api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
+                result["runs"][dag_id] = {"run_id": run_id, "state": state}
+            # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
+            # from now on each raw Asset event triggers it
+            step("dbt_warehouse: one dbt build of silver and gold (Cosmos, one task per model)")
+            api.unpause("dbt_warehouse")
+            api.wait_until_idle("dbt_warehouse")
+            dbt_run_id = api.trigger_now("dbt_warehouse")
+            state = api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900)
+            if state != "success":
+                raise RuntimeError(f"dbt_warehouse run {dbt_run_id} ended {state}: see {s.airflow_url()}")
+            result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state}
+            step("dbt docs generate (the catalog now that the tables exist)")
+            local.dbt("docs", "generate")
+    except (RuntimeError, TimeoutError, requests.RequestException) as exc:  # StackError, RunConflict too
         fail(str(exc))
-    for dag_id in SOURCE_DAGS:
-        api.unpause(dag_id)  # runs of a paused DAG stay queued
-    for dag_id, run_id in runs.items():
-        console.print(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
-        if (state := api.wait_for_run(dag_id, run_id)) != "success":
-            fail(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
-        api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
-    # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
-    # from now on each raw Asset event triggers it
-    api.unpause("dbt_warehouse")
-    api.wait_until_idle("dbt_warehouse")
-    dbt_run_id = api.trigger_now("dbt_warehouse")
-    run = {"dag_run_id": dbt_run_id, "state": api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900)}
-    if run["state"] != "success":
-        fail(f"dbt_warehouse run {dbt_run_id} ended {run['state']}: see {s.airflow_url()}")
-    console.print(f"dbt_warehouse: run {run['dag_run_id']} {run['state']}")
-    local.dbt("docs", "generate")  # refresh the catalog now that the tables exist
-    console.print(f"demo done in {time.monotonic() - began:.0f}s")
+    import psycopg
+
+    with psycopg.connect(s.warehouse_dsn()) as conn:
+        result.update(gold_summary(conn))
+    result["seconds"] = round(time.monotonic() - began)
+    print_gold_summary(result)
+    console.print(f"demo done in {result['seconds']}s")
     _print_where()
+    return result
+
+
+SUMMARY_COLUMNS = ("person_id", "local_date", "steps", "resting_bpm", "asleep_minutes", "commits",
+                   "listened_minutes", "watched_minutes", "temperature_mean_c")
+
+
+def gold_summary(conn, schema: str = "gold", days: int = 7) -> dict:  # noqa: ANN001 - a psycopg connection
+    """Rows per gold table, and the last `days` days of fct_daily_summary (the columns that fit a terminal)."""
+    from psycopg import sql
+
+    tables = [r[0] for r in conn.execute(
+        "select table_name from information_schema.tables where table_schema = %s order by table_name",
+        (schema,))]
+    rows = {t: conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, t))).fetchone()[0]
+            for t in tables}
+    daily: list[dict] = []
+    if "fct_daily_summary" in tables:
+        cur = conn.execute(sql.SQL(
+            "select {cols} from {table} where local_date > (select max(local_date) from {table}) - %s "
+            "order by person_id, local_date").format(
+                cols=sql.SQL(", ").join(map(sql.Identifier, SUMMARY_COLUMNS)),
+                table=sql.Identifier(schema, "fct_daily_summary")), (days,))
+        daily = [dict(zip(SUMMARY_COLUMNS, r, strict=True)) for r in cur]
+    return {"gold_rows": rows, "daily_summary": daily}
+
+
+def print_gold_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    rows = Table("gold table", "rows", title="Gold", title_justify="left")
+    rows.columns[1].justify = "right"
+    for table, n in summary["gold_rows"].items():
+        rows.add_row(table, f"{n:,}")
+    console.print(rows)
+    daily = Table(*(c.replace("_", " ") for c in SUMMARY_COLUMNS), title="fct_daily_summary, last 7 days",
+                  title_justify="left")
+    for row in summary["daily_summary"]:
+        daily.add_row(*("" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
+                        for v in row.values()))
+    console.print(daily if summary["daily_summary"] else "fct_daily_summary: no rows yet")
 
 
 def _print_where() -> None:

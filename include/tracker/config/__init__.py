@@ -8,14 +8,32 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# account keys read by importers rather than by a source's `account` in the catalogue
+IMPORT_ACCOUNT_KEYS = ("netflix_profile",)  # tracker.imports.consumption: the one Netflix profile to import
+
+
+class ConfigError(ValueError):
+    """The config cannot be used: `lines` holds one "where: what" line per problem (no traceback needed)."""
+
+    def __init__(self, source: str, lines: list[str]) -> None:
+        self.source, self.lines = source, lines
+        super().__init__(f"invalid config ({source}):\n" + "\n".join(f"  {line}" for line in lines))
+
+
+def known_account_keys() -> tuple[str, ...]:
+    """Every key a person's `accounts:` may hold: the catalogue's Source.account values, plus the importers'."""
+    from tracker.sources.catalogue import SOURCES  # the catalogue imports this module: late
+
+    return (*sorted({s.account for s in SOURCES.values() if s.account}), *IMPORT_ACCOUNT_KEYS)
 
 
 def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        raise ValueError(f"unknown IANA zone {value!r}") from exc
     return value
 
 
@@ -40,6 +58,17 @@ class Person(BaseModel):
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
 
     _zone = field_validator("timezone")(_check_zone)
+
+    @field_validator("accounts")
+    @classmethod
+    def _known_accounts(cls, accounts: dict[str, str]) -> dict[str, str]:
+        """A typo (`githb:`) would silently skip the source for this person: name the known keys instead."""
+        known = known_account_keys()
+        unknown = [key for key in accounts if key not in known]
+        if unknown:
+            raise ValueError(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                             f"(known keys: {', '.join(known)})")
+        return accounts
 
 
 class TrackerConfig(BaseModel):
@@ -74,9 +103,37 @@ def config_source() -> str:
 
 
 def load_config(path: str | Path | None = None) -> TrackerConfig:
+    """The config at `path`, TRACKER_CONFIG, else the packaged default. Raises OSError when the file cannot be
+    read, ConfigError (a ValueError) with one line per problem when it is not valid YAML or not a valid config."""
     path = path or os.environ.get("TRACKER_CONFIG")
     if path:
-        text = Path(path).read_text()
+        source, text = str(path), Path(path).read_text()
     else:
-        text = resources.files(__package__).joinpath("default.yml").read_text()
-    return TrackerConfig.model_validate(yaml.safe_load(text))
+        source, text = "the packaged default config", resources.files(__package__).joinpath("default.yml").read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        raise ConfigError(source, [f"{where}: {getattr(exc, 'problem', None) or exc}"]) from None
+    try:
+        return TrackerConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, error_lines(exc)) from None
+
+
+def error_lines(exc: ValidationError) -> list[str]:
+    """Pydantic's errors as "people[0].timezone: unknown IANA zone 'Mars/Base'", one line each."""
+    lines = []
+    for error in exc.errors():
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+        message = error["msg"].removeprefix("Value error, ")
+        value = error.get("input")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "model_type" and not error["loc"]:
+            message = "the config must be a mapping with a `people:` list"
+        elif isinstance(value, str | int | float | bool) and repr(value) not in message:
+            message = f"{message} (got {value!r})"
+        lines.append(f"{where or '(top level)'}: {message}")
+    return lines

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -30,6 +32,29 @@ AIRFLOW_COMPONENTS = {
     "airflow-triggerer": ["triggerer", "--skip-serve-logs"],
 }
 SERVICES = ["postgres", "kafka", "s3", "demo", *AIRFLOW_COMPONENTS, "docs"]
+
+
+class ToolFailed(p.StackError):
+    """dbt or airflow exited non-zero while the stack was brought up: the message ends with their output."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def tail(output: str, lines: int = 15) -> str:
+    """The last `lines` non-empty lines of a tool's output (where dbt and airflow put the error), without
+    terminal colour codes."""
+    kept = [line.rstrip() for line in _ANSI.sub("", output).splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def run_tool(what: str, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003 - subprocess.run
+    """Run `cmd` capturing its output; a non-zero exit raises ToolFailed with `what` and the output's tail."""
+    done = subprocess.run(cmd, capture_output=True, text=True, umask=p.CHILD_UMASK, **kwargs)
+    if done.returncode != 0:
+        shown = tail(f"{done.stdout or ''}\n{done.stderr or ''}") or "(no output)"
+        raise ToolFailed(f"{what} failed (exit {done.returncode}); its last output:\n{shown}")
+    return done
 
 
 def cluster() -> Cluster:
@@ -125,8 +150,7 @@ def start_airflow(demo: bool) -> None:
     passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     write_private(passwords, json.dumps({s.AIRFLOW_USER: secrets.airflow_admin_password}))
     if not any(p.running_pid(n) for n in AIRFLOW_COMPONENTS):
-        subprocess.run([_bin("airflow"), "db", "migrate"], env={**os.environ, **env}, check=True,
-                       capture_output=True, umask=p.CHILD_UMASK)
+        run_tool("airflow db migrate", [_bin("airflow"), "db", "migrate"], env={**os.environ, **env})
     for name, args in AIRFLOW_COMPONENTS.items():
         p.start(name, [_bin("airflow"), *args], env=env)
     p.wait_for(lambda: _http_ok(f"{s.airflow_url()}/api/v2/monitor/health"), "Airflow API server", 120,
@@ -134,9 +158,13 @@ def start_airflow(demo: bool) -> None:
 
 
 def dbt(*args: str, demo: bool = True, check: bool = True) -> subprocess.CompletedProcess:
+    """dbt in the project with the stack's env, output captured; with `check`, a failure raises ToolFailed
+    ending with dbt's last output lines."""
     env = {**os.environ, **stack_env(demo=demo)}
-    return subprocess.run([env["DBT_EXECUTABLE"], *args, "--project-dir", env["DBT_PROJECT_DIR"]],
-                          env=env, check=check, capture_output=True, text=True, umask=p.CHILD_UMASK)
+    cmd = [env["DBT_EXECUTABLE"], *args, "--project-dir", env["DBT_PROJECT_DIR"]]
+    if check:
+        return run_tool(f"dbt {' '.join(args)}", cmd, env=env)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, umask=p.CHILD_UMASK)
 
 
 def publish_manifest(demo: bool = True) -> Path:
@@ -162,16 +190,21 @@ def start_docs(demo: bool) -> None:
     p.wait_for(lambda: p.port_open(s.port("docs")), "dbt docs server", 10, "docs")
 
 
-def up(demo: bool = True) -> None:
+def up(demo: bool = True, step: Callable[[str], None] = lambda name: None) -> None:
+    """Start every service (idempotent); `step(name)` is called before each step (the CLI's spinner)."""
     _check_ports([name for name in s.PORTS if demo or name != "demo"])
-    start_postgres()
-    start_kafka()
-    start_s3()
-    if demo:
-        start_demo()
-    publish_manifest(demo)  # Cosmos renders the dbt DAG from this manifest
-    start_airflow(demo)
-    start_docs(demo)
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("PostgreSQL (cluster, roles, raw tables)", start_postgres),
+        ("Kafka (Tansu)", start_kafka),
+        ("S3 (moto) and its bucket", start_s3),
+        *([("demo APIs", start_demo)] if demo else []),
+        ("dbt parse (the manifest Cosmos renders)", lambda: publish_manifest(demo)),
+        ("Airflow (db migrate, api-server, scheduler, dag-processor, triggerer)", lambda: start_airflow(demo)),
+        ("dbt docs (generate, serve)", lambda: start_docs(demo)),
+    ]
+    for name, start in steps:
+        step(name)
+        start()
 
 
 def down() -> list[str]:
