@@ -36,7 +36,8 @@ def test_new_rows_reach_realtime_exactly_and_a_rerun_changes_nothing(realtime, p
     _fill(people)
     # WHEN the producer sends what is new and the consumer runs until idle
     first = producer.produce_new(realtime, kafka, horizon=None)
-    run = consume(realtime, kafka, idle_seconds=1.5, max_messages=500)
+    consumer = MicroBatchConsumer(realtime, kafka, max_messages=500)
+    run = drain(consumer)
     # THEN every window equals the figures computed from raw
     assert sum(first.produced.values()) == 600 + 12 + 1
     assert run.events == 613 and run.batches >= 2
@@ -50,7 +51,8 @@ def test_new_rows_reach_realtime_exactly_and_a_rerun_changes_nothing(realtime, p
     people.heart_rate(pid, DAY + timedelta(days=1), 50, base=100)
     third = producer.produce_new(realtime, kafka, horizon=None)
     assert third.produced["fitbit.heart_rate"] == 50
-    consume(realtime, kafka, idle_seconds=1.0)
+    drain(consumer)
+    consumer.close()
     assert snapshot(realtime) == expected(realtime, *RANGE, METRICS) != before
     log = realtime.execute("select sum(messages), sum(events), sum(dead_letters) from realtime.batch_log").fetchone()
     assert log == (663, 663, 0)
@@ -74,28 +76,30 @@ def test_watermark_reads_a_row_committed_late_by_an_earlier_transaction(realtime
     second = producer.produce_new(realtime, kafka, horizon=None)
     # THEN the late-committed row is produced (its _loaded_at is older than everything produced before)
     assert second.produced["fitbit.heart_rate"] >= 1
-    consume(realtime, kafka, idle_seconds=1.0)
+    consume(realtime, kafka, idle_seconds=0.6)
     assert snapshot(realtime) == expected(realtime, *RANGE, METRICS)
 
 
 def test_replaying_a_range_twice_gives_identical_realtime_tables(realtime, people, kafka):
     ids = _fill(people, n_people=2)
     producer.produce_new(realtime, kafka, horizon=None)
-    consume(realtime, kafka, idle_seconds=1.0)
+    consumer = MicroBatchConsumer(realtime, kafka, max_messages=300)
+    drain(consumer)
     once = snapshot(realtime)
     # WHEN a range is replayed, twice
     r1 = producer.replay(realtime, kafka, *RANGE, people=ids)
-    consume(realtime, kafka, idle_seconds=1.0, max_messages=300)
+    drain(consumer)
     after_first = snapshot(realtime)
     producer.replay(realtime, kafka, *RANGE, people=ids)
-    consume(realtime, kafka, idle_seconds=1.0, max_messages=300)
+    drain(consumer)
     # THEN the tables are identical every time, and equal raw
     assert r1.resets == 2 * len(producer.ev.STREAMS)
     assert once == after_first == snapshot(realtime) == expected(realtime, *RANGE, METRICS)
     # AND rows deleted from raw leave realtime on the next replay of their range
     realtime.execute("delete from raw.github__commits where person_id = %s", (ids[0],))
     producer.replay(realtime, kafka, *RANGE, sources=["github"], people=[ids[0]])
-    consume(realtime, kafka, idle_seconds=1.0)
+    drain(consumer)
+    consumer.close()
     assert snapshot(realtime) == expected(realtime, *RANGE, METRICS)
     assert not [r for r in snapshot(realtime) if r[0] == ids[0] and r[1] == "commits"]
 
@@ -115,7 +119,7 @@ def test_malformed_messages_go_to_dead_letters_and_good_ones_count(realtime, peo
     for value in bad:
         raw.produce(kafka.topic, value, key=people.ids[0].encode())
     assert raw.flush(10) == 0
-    run = consume(realtime, kafka, idle_seconds=1.0)
+    run = consume(realtime, kafka, idle_seconds=0.6)
     assert run.dead_letters == len(bad)
     letters = realtime.execute("select partition, \"offset\", reason, raw_value from realtime.dead_letters "
                                "order by \"offset\"").fetchall()
@@ -134,7 +138,7 @@ def test_two_consumers_in_one_group_on_six_partitions_are_exact(realtime, people
         with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
             c = MicroBatchConsumer(conn, kafka, max_messages=200, max_wait=0.5, consumer_id=name)
             try:
-                results[name] = c.run(idle_seconds=8.0, max_seconds=40)
+                results[name] = c.run(idle_seconds=4.0, max_seconds=40)
             finally:
                 c.close()
 
@@ -171,5 +175,5 @@ def test_broker_restart_loses_the_log_and_the_producer_reproduces_it(realtime, p
                             "order by generation", (kafka.topic,)).fetchall()
     assert len(gens) == 2 and "lost its log" in gens[1][1]
     assert again.produced["fitbit.heart_rate"] == 2 * 600
-    consume(realtime, kafka, idle_seconds=1.5)
+    consume(realtime, kafka, idle_seconds=0.6)
     assert snapshot(realtime) == expected(realtime, *RANGE, METRICS)

@@ -14,8 +14,8 @@ not depend on summation order: a replay, a batch or dbt give the same figures to
 | reviews           | github.review (submitted_at)          | 1                                       | 5m, 1h, day   |
 | plays             | lastfm.scrobble (played_at)           | 1                                       | 5m, 1h, day   |
 | listening_seconds | spotify.stream (started_at)           | ms_played / 1000                        | 5m, 1h, day   |
-| watching_seconds  | netflix.viewing (started_at), trakt.watch | seconds (Netflix promos: null; Trakt:  | 5m, 1h, day   |
-|                   | (watched_at)                          | runtime, else 45 min episode/110 movie) |               |
+| watching_seconds  | netflix.viewing (started_at)          | duration seconds (promos: null)         | 5m, 1h, day   |
+|                   | trakt.watch (watched_at)              | runtime, else 45 min episode/110 movie  | 5m, 1h, day   |
 | videos_watched    | youtube.watch (watched_at; not ads)   | 1                                       | 5m, 1h, day   |
 | temperature       | open_meteo.weather (observed_at)      | temperature_2m °C                       | 5m, 1h, day   |
 
