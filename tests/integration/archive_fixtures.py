@@ -54,6 +54,9 @@ insert into raw.archive_test__edge_values values
 """
 
 
+SMALL_PART = 256 * 1024
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,8 +68,10 @@ def moto_endpoint():
     """A moto S3 server of the archive tests' own (127.0.0.1, free port), stopped at the end."""
     port = free_port()
     exe = Path(sys.executable).with_name("moto_server")
+    # parts down to 256 KiB (S3's minimum is 5 MiB): the fault tests exercise multipart uploads with small data
+    env = {**os.environ, "S3_UPLOAD_PART_MIN_SIZE": str(SMALL_PART)}
     proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 30
     while True:
         with socket.socket() as sock:
@@ -197,8 +202,23 @@ def _value(name: str, kind: str) -> str:
     }[base]
 
 
-def fault_module_path() -> Path:
-    return Path(__file__)
+BIG_DDL = """
+create table if not exists raw.archive_test__big (
+    id integer primary key,
+    ts timestamptz not null,
+    payload text not null,
+    _run_id text not null,
+    _loaded_at timestamptz not null default '2026-11-01 00:00+00'
+)"""
 
 
-os.environ.setdefault("TRACKER_ARCHIVE_PREFIX", "warehouse")
+def big_table(conn, rows: int = 60_000):
+    """`rows` deterministic rows over October and November 2026 (≈ 1.5 MB of Parquet per month: several parts)."""
+    from tracker.archive.tables import ArchiveTable
+
+    conn.execute(BIG_DDL)
+    conn.execute("truncate raw.archive_test__big")
+    conn.execute("insert into raw.archive_test__big (id, ts, payload, _run_id) select i, "
+                 "timestamptz '2026-10-01 00:00+00' + (i - 1) * (interval '61 days' / %s), "
+                 "md5(i::text) || md5((i * 7)::text), 'r' from generate_series(1, %s) i", (rows, rows))
+    return ArchiveTable("raw", "archive_test__big", ("id",), "ts", "timestamptz")

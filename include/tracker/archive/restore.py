@@ -218,11 +218,44 @@ class RestoreVerificationError(RuntimeError):
     """Restored rows do not match their manifest."""
 
 
-def load_partition(conn: psycopg.Connection, s3: Any, item: PlanItem, bucket: str) -> RestoreResult:
-    """Load one archived partition (see module docstring); raises RestoreVerificationError on any mismatch."""
+def stage_manifest(conn: psycopg.Connection, cur: psycopg.Cursor, s3: Any, bucket: str, m: dict[str, Any],
+                   stage: sql.Identifier) -> int:
+    """Create temp table `stage` (the manifest's columns and types, dropped at commit) and COPY the manifest's
+    objects into it (each downloaded to a temporary file and checked against its sha256); returns the rows, which
+    must equal the manifest's, and whose canonical digest must equal the manifest's."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
+    cols = [canonical.Column(c["name"], c["type"]) for c in m["columns"]]
+    names = sql.SQL(", ").join(sql.Identifier(c.name) for c in cols)
+    cur.execute(sql.SQL("create temp table {} ({}) on commit drop").format(stage, sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in cols)))
+    staged = 0
+    with tempfile.TemporaryDirectory(prefix="tracker-restore-") as tmp:
+        for n, obj in enumerate(m["objects"]):
+            path = Path(tmp) / f"part-{n}.parquet"
+            store.download(s3, bucket, obj, path)
+            with cur.copy(sql.SQL("copy {} ({}) from stdin (format csv)").format(stage, names)) as copy:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=256 * 1024):
+                    buffer = io.BytesIO()
+                    pcsv.write_csv(batch, buffer, write_options=pcsv.WriteOptions(include_header=False))
+                    copy.write(buffer.getbuffer())
+                    staged += batch.num_rows
+            path.unlink()
+    table = ArchiveTable(*m["table"].split("."), tuple(m["key"]), m.get("event_column"), m.get("event_type"))
+    if staged != m["rows"]:
+        raise RestoreVerificationError(f"{table.qualified} {m['partition']}: {staged} rows in the objects, "
+                                       f"manifest says {m['rows']}")
+    rows, digest = canonical.partition_digest(conn, stage, table, cols, m["partition"])
+    if (rows, digest) != (m["rows"], m["content_sha256"]):
+        raise RestoreVerificationError(
+            f"{table.qualified} {m['partition']}: restored rows' digest {digest} ({rows} rows) != manifest "
+            f"{m['content_sha256']} ({m['rows']} rows)")
+    return staged
+
+
+def load_partition(conn: psycopg.Connection, s3: Any, item: PlanItem, bucket: str) -> RestoreResult:
+    """Load one archived partition (see module docstring); raises RestoreVerificationError on any mismatch."""
     from tracker.warehouse import changes
 
     started = time.monotonic()
@@ -241,29 +274,9 @@ def load_partition(conn: psycopg.Connection, s3: Any, item: PlanItem, bucket: st
     names = sql.SQL(", ").join(sql.Identifier(c.name) for c in cols)
     key_match = sql.SQL(" and ").join(sql.SQL("s.{0} = t.{0}").format(sql.Identifier(k)) for k in table.key)
     identity = any(target_cols[c.name].identity for c in cols)
-    with tempfile.TemporaryDirectory(prefix="tracker-restore-") as tmp, conn.transaction(), conn.cursor() as cur:
+    with conn.transaction(), conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
-        cur.execute(sql.SQL("create temp table {} ({}) on commit drop").format(stage, sql.SQL(", ").join(
-            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in cols)))
-        staged = 0
-        for n, obj in enumerate(m["objects"]):
-            path = Path(tmp) / f"part-{n}.parquet"
-            store.download(s3, bucket, obj, path)
-            with cur.copy(sql.SQL("copy {} ({}) from stdin (format csv)").format(stage, names)) as copy:
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=256 * 1024):
-                    buffer = io.BytesIO()
-                    pcsv.write_csv(batch, buffer, write_options=pcsv.WriteOptions(include_header=False))
-                    copy.write(buffer.getbuffer())
-                    staged += batch.num_rows
-            path.unlink()
-        if staged != m["rows"]:
-            raise RestoreVerificationError(f"{table.qualified} {m['partition']}: {staged} rows in the objects, "
-                                           f"manifest says {m['rows']}")
-        rows, digest = canonical.partition_digest(conn, stage, table, cols, m["partition"])
-        if (rows, digest) != (m["rows"], m["content_sha256"]):
-            raise RestoreVerificationError(
-                f"{table.qualified} {m['partition']}: restored rows' digest {digest} ({rows} rows) != manifest "
-                f"{m['content_sha256']} ({m['rows']} rows)")
+        staged = stage_manifest(conn, cur, s3, bucket, m, stage)
         cur.execute(sql.SQL("select count(*) filter (where row({s}) is not distinct from row({t})), count(*) "
                             "from {stage} s join {target} t on {match}").format(
             s=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c.name)) for c in cols),
