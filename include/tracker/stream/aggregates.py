@@ -24,7 +24,8 @@ raw.tracker__people, UTC when unknown), which also is "today so far" (view realt
 combined from the 5-minute windows (every time zone offset is a multiple of 5 minutes) plus daily events.
 
 `BATCH_SQL` states each compared metric over silver (dbt's staging models): tests/integration check that
-realtime equals it for a replayed range.
+realtime equals it for a replayed range (heart rate, commits, listening, temperature: n/total/min/max of every
+5m, 1h and day window; steps: the day totals, as silver holds steps per local date).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ BATCH_SQL: dict[str, str] = {
                "where not is_merge_commit",
     "listening_seconds": "select person_id, 'listening_seconds', started_at, null::date, "
                          "seconds_played::numeric from silver.stg_spotify__streams",
-    "temperature": "select person_id, 'temperature', observed_at, null::date, temperature_2m::numeric "
+    "temperature": "select person_id, 'temperature', observed_at, null::date, temperature_c::numeric "
                    "from silver.stg_open_meteo__hourly",
 }
 
