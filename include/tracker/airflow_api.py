@@ -1,4 +1,5 @@
-"""A small client for Airflow's REST API v2 (token login, DAG runs, backfills), used by `tracker demo`."""
+"""A small client for Airflow's REST API v2 (token login, DAG runs, backfills, Asset events), used by
+`tracker demo`, `tracker backfill` and the imports."""
 
 from __future__ import annotations
 
@@ -13,19 +14,48 @@ class RunConflict(RuntimeError):
     """A DAG already has a run at the logical date asked for, for another interval."""
 
 
+class AirflowUnavailable(RuntimeError):
+    """Nothing answers at the API server's URL (the stack is not up)."""
+
+
+class AirflowRefused(RuntimeError):
+    """The API server answered with an error; `status` is its HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class AirflowApi:
     def __init__(self, base_url: str, username: str, password: str, timeout: float = 30) -> None:
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
         self.session = requests.Session()
-        response = self.session.post(f"{self.base_url}/auth/token", json={"username": username, "password": password},
-                                     timeout=timeout)
-        response.raise_for_status()
+        try:
+            response = self.session.post(f"{self.base_url}/auth/token",
+                                         json={"username": username, "password": password}, timeout=timeout)
+        except requests.ConnectionError as exc:
+            raise AirflowUnavailable(f"Airflow is not reachable at {self.base_url}") from exc
+        if not response.ok:  # the body is not shown: a validation error echoes the password sent
+            raise AirflowRefused(f"Airflow at {self.base_url} refused the login of {username!r} "
+                                 f"(HTTP {response.status_code})", response.status_code)
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
+    @classmethod
+    def for_stack(cls, timeout: float = 30) -> AirflowApi:
+        """The local stack's API server, logged in as its admin (password from the state's secrets.json)."""
+        from tracker import settings as s
+
+        return cls(s.airflow_url(), s.AIRFLOW_USER, s.Secrets.load_or_create().airflow_admin_password, timeout)
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=self.timeout, **kwargs)
+        try:
+            response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=self.timeout,
+                                            **kwargs)
+        except requests.ConnectionError as exc:
+            raise AirflowUnavailable(f"Airflow is not reachable at {self.base_url}") from exc
         if not response.ok:
-            raise RuntimeError(f"Airflow {method} {path}: HTTP {response.status_code} {response.text[:300]}")
+            raise AirflowRefused(f"Airflow {method} {path}: HTTP {response.status_code} {_detail(response)}",
+                                 response.status_code)
         return response.json() if response.content else None
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
@@ -104,7 +134,69 @@ class AirflowApi:
             time.sleep(3)
         raise TimeoutError(f"{dag_id} still has unfinished runs after {timeout:.0f}s")
 
-    def backfill(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int = 2) -> dict:
-        return self._call("POST", "/backfills", json={
-            "dag_id": dag_id, "from_date": from_date.isoformat(), "to_date": to_date.isoformat(),
-            "reprocess_behavior": "completed", "max_active_runs": max_active_runs, "run_backwards": False})
+    def dag(self, dag_id: str) -> dict:
+        """The DAG's details (GET /dags/{dag_id}: is_paused, …)."""
+        return self._call("GET", f"/dags/{dag_id}")
+
+    def dag_ids(self) -> list[str]:
+        """Every DAG the API server knows, sorted."""
+        ids: list[str] = []
+        while True:
+            page = self._call("GET", "/dags", params={"limit": 100, "offset": len(ids), "order_by": "dag_id"})
+            ids += [d["dag_id"] for d in page["dags"]]
+            if not page["dags"] or len(ids) >= page["total_entries"]:
+                return sorted(ids)
+
+    def _backfill_body(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int,
+                       reprocess: str) -> dict:
+        return {"dag_id": dag_id, "from_date": from_date.isoformat(), "to_date": to_date.isoformat(),
+                "reprocess_behavior": reprocess, "max_active_runs": max_active_runs, "run_backwards": False}
+
+    def backfill_dry_run(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int = 2,
+                         reprocess: str = "completed") -> list[datetime]:
+        """The logical dates a backfill would run (POST /backfills/dry_run)."""
+        body = self._backfill_body(dag_id, from_date, to_date, max_active_runs, reprocess)
+        runs = self._call("POST", "/backfills/dry_run", json=body)["backfills"]
+        return [datetime.fromisoformat(r["logical_date"]) for r in runs if r.get("logical_date")]
+
+    def backfill(self, dag_id: str, from_date: datetime, to_date: datetime, max_active_runs: int = 2,
+                 reprocess: str = "completed") -> dict:
+        """Create a backfill (POST /backfills): one run per logical date in [from_date, to_date]."""
+        return self._call("POST", "/backfills",
+                          json=self._backfill_body(dag_id, from_date, to_date, max_active_runs, reprocess))
+
+    def get_backfill(self, backfill_id: int) -> dict:
+        return self._call("GET", f"/backfills/{backfill_id}")
+
+    def runs_between(self, dag_id: str, first: datetime, last: datetime) -> list[dict]:
+        """The runs of dag_id whose logical date is in [first, last] (backfill runs and re-run ones alike)."""
+        runs: list[dict] = []
+        while True:
+            page = self._call("GET", f"/dags/{dag_id}/dagRuns", params={
+                "logical_date_gte": first.isoformat(), "logical_date_lte": last.isoformat(),
+                "order_by": "logical_date", "limit": 100, "offset": len(runs)})
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+                return runs
+
+    def asset_ids(self, names: list[str]) -> dict[str, int]:
+        """Asset name → id for the names Airflow knows (an Asset exists once a parsed DAG uses it)."""
+        found: dict[str, int] = {}
+        for name in names:
+            # name_pattern is a LIKE search ("_" matches any character): keep the exact name only
+            page = self._call("GET", "/assets", params={"name_pattern": name, "limit": 100})
+            found.update({a["name"]: a["id"] for a in page["assets"] if a["name"] == name})
+        return found
+
+    def post_asset_event(self, asset_id: int, extra: dict | None = None) -> dict:
+        """An Asset event (POST /assets/events): DAGs scheduled on the Asset run as if a task had updated it."""
+        return self._call("POST", "/assets/events", json={"asset_id": asset_id, "extra": extra or {}})
+
+
+def _detail(response: requests.Response) -> str:
+    """The `detail` of an API error (FastAPI's shape), else the start of the body."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    return str(detail)[:300]
