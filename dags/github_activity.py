@@ -15,7 +15,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from tracker_airflow.assets import RAW_GITHUB
-from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
+from tracker_airflow.common import (
+    DEFAULT_ARGS,
+    OWNER_LINKS,
+    choose_people,
+    extract_per_person,
+    source_params,
+    warehouse_ready,
+)
 
 
 @dag(
@@ -25,14 +32,17 @@ from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
     catchup=False,
     max_active_runs=2,
     default_args=DEFAULT_ARGS,
+    owner_links=OWNER_LINKS,
+    params=source_params("github"),
     tags=["source", "github", "activity"],
     doc_md=__doc__,
 )
 def github_activity():
-    ready = warehouse_ready()
+    ready, people = warehouse_ready(), choose_people("github")
+    ready >> people
     for entity, asset in RAW_GITHUB.items():
-        ready >> extract_load.override(task_id=f"extract_load_{entity}", outlets=[asset])(
-            source="github", options={"entities": [entity]})
+        extract_per_person("github", people, task_id=f"extract_load_{entity}", outlets=[asset],
+                           options={"entities": [entity]})
 
 
 github_activity()

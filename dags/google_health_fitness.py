@@ -18,7 +18,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from tracker_airflow.assets import source_assets
-from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
+from tracker_airflow.common import (
+    DEFAULT_ARGS,
+    OWNER_LINKS,
+    choose_people,
+    extract_per_person,
+    source_params,
+    warehouse_ready,
+)
 
 
 @dag(
@@ -28,12 +35,16 @@ from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    owner_links=OWNER_LINKS,
+    params=source_params("google_health"),
     tags=["source", "fitbit", "health"],
     doc_md=__doc__,
 )
 def google_health():
-    warehouse_ready() >> extract_load.override(task_id="extract_load_health",
-                                               outlets=source_assets("google_health"))(source="google_health")
+    ready, people = warehouse_ready(), choose_people("google_health")
+    ready >> people
+    extract_per_person("google_health", people, task_id="extract_load_health",
+                       outlets=source_assets("google_health"))
 
 
 google_health()

@@ -12,7 +12,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from tracker_airflow.assets import source_assets
-from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
+from tracker_airflow.common import (
+    DEFAULT_ARGS,
+    OWNER_LINKS,
+    choose_people,
+    extract_per_person,
+    source_params,
+    warehouse_ready,
+)
 
 
 @dag(
@@ -22,12 +29,15 @@ from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
     catchup=False,
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
+    owner_links=OWNER_LINKS,
+    params=source_params("lastfm"),
     tags=["source", "lastfm", "consumption"],
     doc_md=__doc__,
 )
 def lastfm_scrobbles():
-    warehouse_ready() >> extract_load.override(task_id="extract_load_scrobbles",
-                                               outlets=source_assets("lastfm"))(source="lastfm")
+    ready, people = warehouse_ready(), choose_people("lastfm")
+    ready >> people
+    extract_per_person("lastfm", people, task_id="extract_load_scrobbles", outlets=source_assets("lastfm"))
 
 
 lastfm_scrobbles()

@@ -12,7 +12,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 from tracker_airflow.assets import source_assets
-from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
+from tracker_airflow.common import (
+    DEFAULT_ARGS,
+    OWNER_LINKS,
+    choose_people,
+    extract_per_person,
+    source_params,
+    warehouse_ready,
+)
 
 
 @dag(
@@ -22,6 +29,8 @@ from tracker_airflow.common import DEFAULT_ARGS, extract_load, warehouse_ready
     catchup=False,
     max_active_runs=3,
     default_args=DEFAULT_ARGS,
+    owner_links=OWNER_LINKS,
+    params=source_params("weather"),
     tags=["source", "weather", "open_meteo"],
     doc_md=__doc__,
 )
@@ -32,8 +41,9 @@ def weather_open_meteo():
 
         return OpenMeteoHook().get_client().ping()
 
-    extract_load_hourly = extract_load.override(task_id="extract_load_hourly", outlets=source_assets("weather"))
-    warehouse_ready() >> open_meteo_answers() >> extract_load_hourly(source="weather")
+    people = choose_people("weather")
+    warehouse_ready() >> open_meteo_answers() >> people
+    extract_per_person("weather", people, task_id="extract_load_hourly", outlets=source_assets("weather"))
 
 
 weather_open_meteo()

@@ -1,11 +1,21 @@
-"""What every Tracker DAG shares: default args, typed retry rules, the warehouse-ready and extract tasks."""
+"""What every Tracker DAG shares: default args (with the failure notifier), owner links, typed retry rules,
+the run params of the source DAGs, and the tasks: warehouse ready, choose the people, one extract per person."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from typing import Any
 
-from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, task
+from airflow.sdk import ExceptionRetryPolicy, Param, RetryAction, RetryRule, task
 from tracker.http import AuthError, PermanentSourceError, TransientSourceError
+from tracker.sources.quota import pool_name
+
+from tracker_airflow.notify import notify_failure
+
+# the owner's page in the UI's DAG list: TRACKER_OWNER_LINK (a URL or mailto:), else the dbt docs (lineage)
+OWNER_LINKS = {"tracker": os.environ.get("TRACKER_OWNER_LINK")
+               or os.environ.get("TRACKER_DOCS_URL", "http://127.0.0.1:28081")}
 
 DEFAULT_ARGS = {
     "owner": "tracker",
@@ -14,6 +24,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": [notify_failure],
 }
 
 # Rate limits, 5xx and timeouts retry (the client already backed off); bad credentials and bad requests fail
@@ -44,19 +55,96 @@ def warehouse_ready(run_id=None) -> bool:
     return first
 
 
-@task(retry_policy=SOURCE_RETRY_POLICY)
-def extract_load(source: str, options: dict | None = None, data_interval_start=None, data_interval_end=None,
-                 dag_run=None, run_id=None) -> list[dict]:
-    """Run catalogue source `source`'s extract for the run's data interval with the clients of its
-    connection (`options`: the extract's keyword options); returns one summary per Load."""
+# A bad param or config is fixed by the person who triggered the run, not by retrying.
+PLAN_RETRY_POLICY = ExceptionRetryPolicy(rules=[
+    RetryRule(exception=ValueError, action=RetryAction.FAIL, reason="bad run params or config: fix and trigger again"),
+])
+
+
+def source_params(source: str) -> dict[str, Param]:
+    """The params of a source DAG's manual runs (Trigger → with config): the window's first day and the day
+    after its last (default: the run's data interval), and the people (default: everyone the source serves).
+    The people's ids are offered from the config as parsed; the run checks them against the config it reads."""
     from tracker.config import load_config
     from tracker.sources.catalogue import source as catalogue_source
+    from tracker.sources.contract import people_served
+
+    try:
+        ids = people_served(load_config(), catalogue_source(source).account)
+    except Exception:  # noqa: BLE001 - a broken config must not hide the DAG; its run names the error
+        ids = []
+    people: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9_]+$"}
+    offered: dict[str, Any] = {}
+    if ids:
+        people["enum"] = ids
+        offered["examples"] = ids   # the UI's multi-select
+    return {
+        "start": Param(None, type=["null", "string"], format="date", title="Window start",
+                       description="First day (UTC) to extract; empty: the run's data interval."),
+        "end": Param(None, type=["null", "string"], format="date", title="Window end",
+                     description="The day after the last (UTC): the window is [start, end). Empty: the data "
+                                 "interval's end."),
+        "people": Param([], type="array", items=people, uniqueItems=True, title="People",
+                        description="Person ids from the config; empty: everyone with this source's account.",
+                        **offered),
+    }
+
+
+def _run_window(params: dict | None, data_interval_start, data_interval_end, dag_run):
+    from tracker.sources.contract import requested_window
     from tracker.windows import window_for_run
+
+    params = params or {}
+    default = window_for_run(data_interval_start, data_interval_end, getattr(dag_run, "run_after", None))
+    return requested_window(params.get("start"), params.get("end"), default)
+
+
+@task(retry_policy=PLAN_RETRY_POLICY)
+def choose_people(source: str, params=None, data_interval_start=None, data_interval_end=None,
+                  dag_run=None) -> list[str]:
+    """The ids of the people this run extracts (param `people`, else everyone the source serves), after
+    checking the params: one extract task is mapped per id."""
+    from tracker.config import load_config
+    from tracker.sources.catalogue import source as catalogue_source
+    from tracker.sources.contract import choose_people as choose
+    from tracker.sources.contract import people_served
+
+    window = _run_window(params, data_interval_start, data_interval_end, dag_run)
+    config, account = load_config(), catalogue_source(source).account
+    ids = choose(config, account, list((params or {}).get("people") or []))
+    if source == "trakt" and len(people_served(config, account)) > 1:
+        # the `trakt` connection holds one user's token: a second person would load the first one's history
+        raise ValueError(f"{len(people_served(config, account))} people have a trakt account "
+                         f"({', '.join(people_served(config, account))}), but one Trakt connection holds one "
+                         "user's token")
+    print(f"{source}: window {window}; people: {', '.join(ids) or 'nobody'}")
+    return ids
+
+
+@task(retry_policy=SOURCE_RETRY_POLICY, map_index_template="{{ task.op_kwargs['person'] }}")
+def extract_load(source: str, person: str, options: dict | None = None, params=None, data_interval_start=None,
+                 data_interval_end=None, dag_run=None, run_id=None) -> list[dict]:
+    """Run catalogue source `source`'s extract for one person (mapped: one task per person, so a failure is
+    that person's alone) over the run's window with the clients of its connection (`options`: the extract's
+    keyword options); returns one summary per Load."""
+    from tracker.config import load_config
+    from tracker.sources.catalogue import source as catalogue_source
+    from tracker.sources.contract import config_for
 
     from tracker_airflow.hooks import HOOKS, WarehouseHook
 
-    window = window_for_run(data_interval_start, data_interval_end, dag_run.run_after)
+    window = _run_window(params, data_interval_start, data_interval_end, dag_run)
     extract = catalogue_source(source).extract_function()
+    config = config_for(load_config(), person)
     with WarehouseHook().connect() as conn:
-        loads = extract(conn, HOOKS[source]().clients(), load_config(), window, run_id, **(options or {}))
+        loads = extract(conn, HOOKS[source]().clients(), config, window, run_id, **(options or {}))
+    for load in loads:
+        print(f"{person}: {load.as_dict()}")
     return [load.as_dict() for load in loads]
+
+
+def extract_per_person(source: str, people, *, task_id: str, outlets: list, options: dict | None = None):
+    """The mapped extract: one `task_id` instance per person id `people` yields, in the source's API pool,
+    each updating `outlets` (the raw tables' Assets) when it loads."""
+    return extract_load.override(task_id=task_id, outlets=outlets, pool=pool_name(source)).partial(
+        source=source, options=options).expand(person=people)
