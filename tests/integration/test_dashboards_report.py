@@ -157,8 +157,9 @@ def test_the_report_has_a_page_per_dashboard_with_every_chart_and_its_rows(built
     from tracker.dashboards.report import write_report
 
     person_id, dashboards = built
-    pages = write_report(tmp_path / "report", dashboards, person_id=person_id)
-    assert sorted(p.name for p in pages) == ["daily_overview.html", "index.html", "pipeline_health.html"]
+    report = write_report(tmp_path / "report", dashboards, person_id=person_id)
+    assert report.failures == []
+    assert sorted(p.name for p in report.pages) == ["daily_overview.html", "index.html", "pipeline_health.html"]
     index = (tmp_path / "report" / "index.html").read_text()
     assert 'href="daily_overview.html"' in index and 'href="pipeline_health.html"' in index
     # the JS is served from the report folder itself: no network needed to view it

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ main{padding:16px 24px;max-width:1400px;margin:auto}
 .card.wide{grid-column:1 / -1}
 .card h2{font-size:16px;margin:0 0 4px}.card p{font-size:12.5px;color:#5a6375;margin:0 0 8px}
 .chart{width:100%;min-height:250px}.empty{color:#8a92a3;font-style:italic;padding:40px 0;text-align:center}
-.meta{font-size:11px;color:#8a92a3;margin-top:6px}
+.failed{color:#b3261e}.meta{font-size:11px;color:#8a92a3;margin-top:6px}
 table.rows{border-collapse:collapse;width:100%;font-size:13px}
 table.rows th{text-align:left;border-bottom:2px solid #dde1e8;padding:4px 8px;text-transform:capitalize}
 table.rows td{border-bottom:1px solid #eef0f4;padding:4px 8px}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -172,14 +173,17 @@ for (const s of JSON.parse(document.getElementById('specs').textContent)) {
 </script>"""
 
 
-def render_dashboard(dashboard: Dashboard, results: dict[str, Result], dashboards: list[Dashboard], *,
+def render_dashboard(dashboard: Dashboard, results: dict[str, Result | Failure], dashboards: list[Dashboard], *,
                      person_id: str, generated_at: datetime, docs_url: str | None = None) -> str:
     cards, specs = [], []
     for q in dashboard.questions:
         result = results[q.id]
-        records = result.records()
+        records = [] if isinstance(result, Failure) else result.records()
         spec: dict[str, Any] = {"id": q.id, "type": q.chart.type, "rows": len(records)}
-        if not records:
+        if isinstance(result, Failure):
+            spec["error"] = result.message
+            inner = f'<div class="empty failed">Not available: {html.escape(result.message)}</div>'
+        elif not records:
             inner = '<div class="empty">No rows yet.</div>'
         elif q.chart.type == "table":
             inner = _table(q, result)
@@ -211,21 +215,54 @@ def render_index(dashboards: list[Dashboard], *, person_id: str, generated_at: d
     return _page("Dashboards", _nav(dashboards, "index", docs_url), body)
 
 
-def query_all(dashboards: list[Dashboard], person_id: str, conns: Connections) -> dict[str, dict[str, Result]]:
-    """Every question's rows; a database that cannot be reached fails the whole report (raised)."""
+@dataclass(frozen=True)
+class Failure:
+    """A question that could not be answered: its card says why, the command lists it and exits 1."""
+
+    dashboard: str
+    question: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.dashboard}/{self.question}: {self.message}"
+
+
+def query_all(dashboards: list[Dashboard], person_id: str,
+              conns: Connections) -> tuple[dict[str, dict[str, Result | Failure]], list[Failure]]:
+    """Every question's rows. A question whose database refuses it (not built yet, unreachable, no right)
+    becomes a Failure on its card; the other questions still render."""
+    import psycopg
+
     from tracker.dashboards import queries
 
-    return {d.id: {q.id: queries.run(conns.get(q.connection), q, person_id) for q in d.questions}
-            for d in dashboards}
+    results: dict[str, dict[str, Result | Failure]] = {}
+    failures: list[Failure] = []
+    for d in dashboards:
+        results[d.id] = {}
+        for q in d.questions:
+            try:
+                results[d.id][q.id] = queries.run(conns.get(q.connection), q, person_id)
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                failure = Failure(d.id, q.id, f"{q.connection} connection: {first}")
+                results[d.id][q.id] = failure
+                failures.append(failure)
+    return results, failures
+
+
+@dataclass(frozen=True)
+class Report:
+    pages: list[Path]
+    failures: list[Failure]
 
 
 def write_report(out: Path, dashboards: list[Dashboard], *, person_id: str, docs_url: str | None = None,
-                 dsns: dict[str, str] | None = None) -> list[Path]:
+                 dsns: dict[str, str] | None = None) -> Report:
     """Query every question, write index.html + one page per dashboard + static/ into `out` (each file
-    replaced atomically, so a server never serves half a page). Returns the pages written."""
+    replaced atomically, so a server never serves half a page)."""
     conns = Connections(dsns)
     try:
-        results = query_all(dashboards, person_id, conns)
+        results, failures = query_all(dashboards, person_id, conns)
     finally:
         conns.close()
     generated_at = datetime.now(UTC)
@@ -246,4 +283,4 @@ def write_report(out: Path, dashboards: list[Dashboard], *, person_id: str, docs
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out / name)
         written.append(out / name)
-    return written
+    return Report(written, failures)
