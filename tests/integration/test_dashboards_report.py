@@ -15,6 +15,7 @@ import os
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,69 @@ def test_every_chart_of_the_report_is_drawn_with_its_rows_in_headless_chromium(b
                             "--window-size=1400,2400", f"--screenshot={shots}/report_{dashboard.id}.png",
                             page.as_uri()], capture_output=True, timeout=120, check=True)
     print(counts)
+
+
+def _cli():
+    import typer
+    from tracker.cli.report import register
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+    register(app)
+    return app, CliRunner()
+
+
+def test_tracker_report_writes_every_page_and_says_where(built, tmp_path, monkeypatch):
+    person_id, dashboards = built
+    config = tmp_path / "people.yml"
+    config.write_text(f"people:\n  - id: {person_id}\n    timezone: Europe/Berlin\n")
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    app, runner = _cli()
+    out = runner.invoke(app, ["report", "--out", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    questions = sum(len(d.questions) for d in dashboards)
+    assert out.output.strip() == (f"report: 2 dashboards, {questions}/{questions} questions answered for "
+                                  f"{person_id} → {(tmp_path / 'r' / 'index.html').as_uri()}")
+    assert (tmp_path / "r" / "daily_overview.html").exists()
+
+
+def test_an_unreachable_database_leaves_its_cards_unavailable_not_a_traceback(built, tmp_path, monkeypatch):
+    from tracker import settings
+
+    person_id, dashboards = built
+    config = tmp_path / "people.yml"
+    config.write_text(f"people:\n  - id: {person_id}\n    timezone: Europe/Berlin\n")
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    secret = settings.Secrets.load_or_create().analyst_password
+    # GIVEN the analyst's login refused (wrong password) and Airflow's database gone
+    monkeypatch.setenv("TRACKER_ANALYST_DSN", f"postgresql://analyst:wrong-{secret}@127.0.0.1:{settings.port('postgres')}"
+                                              "/warehouse")
+    monkeypatch.setenv("TRACKER_AIRFLOW_DSN", "postgresql://airflow:x@127.0.0.1:9/airflow")
+    app, runner = _cli()
+    out = runner.invoke(app, ["report", "--out", str(tmp_path / "r")])
+    # THEN exit 1, one line per unanswered question naming it, the raw-reading cards still answered
+    assert out.exit_code == 1, out.output
+    lines = out.output.strip().splitlines()
+    analyst = [f"{d.id}/{q.id}" for d in dashboards for q in d.questions if q.connection == "analyst"]
+    assert [line.split(": ")[1] for line in lines[:-1]] == [*analyst, "pipeline_health/run_durations"]
+    assert all(line.startswith("not available: ") and "connection: " in line for line in lines[:-1])
+    assert "password authentication failed" in lines[0] and secret not in out.output
+    assert lines[-1].startswith("report: 2 dashboards, 2/") and "Traceback" not in out.output
+    page = (tmp_path / "r" / "pipeline_health.html").read_text()
+    assert "Not available: airflow connection:" in page and "Quarantined rows" in page
+
+
+def test_exposures_check_passes_on_the_repo_and_fails_on_a_changed_definition(tmp_path):
+    app, runner = _cli()
+    out = runner.invoke(app, ["dashboards", "exposures", "--check"])
+    assert out.exit_code == 0 and "up to date (2 exposures)" in out.output, out.output
+    import shutil
+
+    shutil.copytree(Path(__file__).parents[2] / "dashboards", tmp_path / "d")
+    (tmp_path / "d" / "daily_overview.yml").write_text(
+        (tmp_path / "d" / "daily_overview.yml").read_text().replace("title: Daily overview", "title: Days"))
+    out = runner.invoke(app, ["dashboards", "exposures", "--check", "--definitions", str(tmp_path / "d")])
+    assert out.exit_code == 1 and "is stale: run `tracker dashboards exposures`" in out.output
+    (tmp_path / "d" / "daily_overview.yml").write_text("id: daily_overview\n")
+    out = runner.invoke(app, ["dashboards", "exposures", "--check", "--definitions", str(tmp_path / "d")])
+    assert out.exit_code == 2 and out.output.startswith("error: daily_overview.yml: title: Field required")
