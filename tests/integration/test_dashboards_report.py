@@ -297,3 +297,22 @@ def test_exposures_check_passes_on_the_repo_and_fails_on_a_changed_definition(tm
     (tmp_path / "d" / "daily_overview.yml").write_text("id: daily_overview\n")
     out = runner.invoke(app, ["dashboards", "exposures", "--check", "--definitions", str(tmp_path / "d")])
     assert out.exit_code == 2 and out.output.startswith("error: daily_overview.yml: title: Field required")
+
+
+def test_regenerate_after_a_dbt_run_writes_one_report_per_configured_person(built, tmp_path, monkeypatch):
+    from tracker.dashboards.report import regenerate
+
+    person_id, dashboards = built
+    config = tmp_path / "people.yml"
+    config.write_text(f"people:\n  - id: {person_id}\n    timezone: Europe/Berlin\n"
+                      "  - id: t_dash_nobody\n    timezone: Europe/Berlin\n")
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    monkeypatch.setenv("TRACKER_REPORT_DIR", str(tmp_path / "served"))
+    made = regenerate(dashboards=dashboards)
+    assert made.failures == []
+    index = (tmp_path / "served" / "index.html").read_text()
+    assert f'href="{person_id}/index.html"' in index and 'href="t_dash_nobody/index.html"' in index
+    # each person's own rows: the person without data gets empty cards, not someone else's figures
+    mine = (tmp_path / "served" / person_id / "daily_overview.html").read_text()
+    theirs = (tmp_path / "served" / "t_dash_nobody" / "daily_overview.html").read_text()
+    assert '"rows":31' in mine and theirs.count("No rows yet.") == len(dashboards[0].questions)

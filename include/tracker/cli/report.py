@@ -34,7 +34,7 @@ def report(
 ) -> None:
     """Write the static HTML report: one page per dashboard, every chart drawn from gold."""
     from tracker import settings
-    from tracker.dashboards.report import default_report_dir, write_report
+    from tracker.dashboards.report import default_report_dir, report_url, write_report
 
     dashboards = _definitions(definitions)
     person_id = pick_person(load_cli_config(), person).id
@@ -47,7 +47,7 @@ def report(
     for failure in made.failures:
         console.print(f"[yellow]not available:[/yellow] {failure}", soft_wrap=True, markup=True)
     index = target / "index.html"
-    url = f"{settings.docs_url()}/report/" if out is None else index.resolve().as_uri()
+    url = report_url() if out is None else index.resolve().as_uri()
     questions = sum(len(d.questions) for d in dashboards)
     console.print(f"report: {len(dashboards)} dashboards, {questions - len(made.failures)}/{questions} questions "
                   f"answered for {person_id} → {url}", soft_wrap=True)
@@ -101,6 +101,9 @@ def metabase_sync(
     person: Annotated[str | None, typer.Option(help="Default person of the dashboards' filter.")] = None,
     descriptions: Annotated[bool, typer.Option(help="Push the dbt docs' table and column descriptions "
                                                     "(dbt-metabase).")] = True,
+    manifest: Annotated[Path | None, typer.Option(envvar="TRACKER_DBT_MANIFEST",
+                                                  help="dbt manifest.json with the descriptions (default: the "
+                                                       "one `tracker up` publishes).")] = None,
     definitions: Annotated[Path | None, typer.Option(help="Folder of dashboard definitions.")] = None,
 ) -> None:
     """Provision Metabase idempotently: first-user setup (setup token), the warehouse as the analyst role, a
@@ -120,18 +123,20 @@ def metabase_sync(
     try:
         result = metabase.sync(metabase.MetabaseClient(url), dashboards, admin_email=email, admin_password=password,
                                database=database, person_id=person_id,
-                               manifest=_manifest() if descriptions else None)
+                               manifest=_manifest(manifest) if descriptions else None)
     except metabase.MetabaseError as exc:
         fail(str(exc))
     for line in result.lines():
         console.print(line, soft_wrap=True, markup=False)
 
 
-def _manifest() -> Path | None:
+def _manifest(given: Path | None) -> Path:
     from tracker.stack.env import stack_env
 
-    path = Path(stack_env(demo=False)["TRACKER_DBT_MANIFEST"])
-    return path if path.exists() else None
+    path = given or Path(stack_env(demo=False)["TRACKER_DBT_MANIFEST"])
+    if not path.exists():
+        fail(f"no dbt manifest at {path} (run `dbt parse`, or --no-descriptions)")
+    return path
 
 
 def register(app: typer.Typer) -> None:

@@ -43,18 +43,31 @@ def _plain(value: Any) -> Any:
 
 
 def dsn_for(connection: Connection) -> str:
-    """The local stack's DSN of each connection kind; TRACKER_ANALYST_DSN / TRACKER_WAREHOUSE_DSN /
-    TRACKER_AIRFLOW_DSN point elsewhere."""
+    """Where each connection kind reads. analyst: TRACKER_ANALYST_DSN, else TRACKER_PG_HOST/PORT/DB with
+    TRACKER_ANALYST_PASSWORD (docker-compose), else the local stack's; loader: settings.loader_dsn();
+    airflow: TRACKER_AIRFLOW_DSN, else Airflow's own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (driver suffix
+    dropped), else the local stack's."""
     import os
 
     from tracker import settings
 
+    env = os.environ
     if connection == "analyst":
-        return os.environ.get("TRACKER_ANALYST_DSN") or settings.warehouse_dsn(settings.ANALYST_ROLE)
+        if env.get("TRACKER_ANALYST_DSN"):
+            return env["TRACKER_ANALYST_DSN"]
+        if env.get("TRACKER_PG_HOST") and env.get("TRACKER_ANALYST_PASSWORD"):
+            return settings.psycopg_conninfo(host=env["TRACKER_PG_HOST"], port=env.get("TRACKER_PG_PORT", "5432"),
+                                             user=settings.ANALYST_ROLE, password=env["TRACKER_ANALYST_PASSWORD"],
+                                             dbname=env.get("TRACKER_PG_DB", settings.WAREHOUSE_DB))
+        return settings.warehouse_dsn(settings.ANALYST_ROLE)
     if connection == "loader":
         return settings.loader_dsn()
-    return os.environ.get("TRACKER_AIRFLOW_DSN") or settings.warehouse_dsn(settings.AIRFLOW_ROLE,
-                                                                            db=settings.AIRFLOW_DB)
+    if env.get("TRACKER_AIRFLOW_DSN"):
+        return env["TRACKER_AIRFLOW_DSN"]
+    alchemy = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if alchemy.startswith("postgresql"):
+        return "postgresql://" + alchemy.split("://", 1)[1]
+    return settings.warehouse_dsn(settings.AIRFLOW_ROLE, db=settings.AIRFLOW_DB)
 
 
 def bind(sql: str) -> str:

@@ -25,10 +25,22 @@ SERIES_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b
 
 
 def default_report_dir() -> Path:
-    """`<dbt target>/report`: the docs server (tracker.stack.docs_server) serves it at /report/."""
+    """TRACKER_REPORT_DIR, else `<dbt target>/report`: the docs server (tracker.stack.docs_server) serves the
+    dbt target folder, so the report is at `<dbt docs>/report/` behind the stack's login."""
+    import os
+
+    if os.environ.get("TRACKER_REPORT_DIR"):
+        return Path(os.environ["TRACKER_REPORT_DIR"])
     from tracker.stack.env import stack_env
 
     return Path(stack_env(demo=False)["DBT_TARGET_PATH"]) / "report"
+
+
+def report_url() -> str:
+    """Where the stack serves the default report."""
+    from tracker import settings
+
+    return f"{settings.docs_url()}/report/"
 
 
 def _title(column: str) -> str:
@@ -284,3 +296,29 @@ def write_report(out: Path, dashboards: list[Dashboard], *, person_id: str, docs
         tmp.replace(out / name)
         written.append(out / name)
     return Report(written, failures)
+
+
+def regenerate(out: Path | None = None, dashboards: list[Dashboard] | None = None) -> Report:
+    """The report of the configured person (after every dbt run): with several people, one folder per person
+    under `out` (`out/<person>/`) and an index linking them. Questions that fail are on their cards."""
+    from tracker.config import load_config
+    from tracker.dashboards.definitions import load_dashboards
+
+    out = out or default_report_dir()
+    dashboards = dashboards or load_dashboards()
+    people = [p.id for p in load_config().people]
+    if len(people) == 1:
+        return write_report(out, dashboards, person_id=people[0])
+    pages, failures = [], []
+    for person_id in people:
+        made = write_report(out / person_id, dashboards, person_id=person_id)
+        pages += made.pages
+        failures += made.failures
+    items = "".join(f'<li><a href="{html.escape(p)}/index.html">{html.escape(p)}</a></li>' for p in people)
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    tmp = out / ".index.html.tmp"
+    tmp.write_text(_page("People", '<span class="brand">Tracker</span>',
+                         f'<h1>Dashboards per person</h1><ul class="dashboards">{items}</ul>'), encoding="utf-8")
+    tmp.replace(index)
+    return Report([index, *pages], failures)
