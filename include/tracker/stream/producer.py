@@ -347,3 +347,57 @@ def _rerun_lost_replays(conn: psycopg.Connection, kafka: KafkaSettings, producer
         replay(conn, kafka, dt.fromisoformat(params["start"]), dt.fromisoformat(params["end"]),
                sources=params["sources"], people=params.get("people"), run_id=run_id, producer=producer)
         conn.execute("update realtime.produce_runs set params = params - 'rerun' where run_id = %s", (run_id,))
+
+
+# --------------------------------------------------------------------------------------- replay requests
+def parse_instant(value: str, name: str) -> datetime:
+    """'YYYY-MM-DD' (00:00 UTC) or an ISO 8601 instant with an offset; a ValueError naming the param."""
+    from datetime import UTC, date
+
+    text = (value or "").strip()
+    if not text:
+        raise ValueError(f"{name}: a date (YYYY-MM-DD, 00:00 UTC) or an ISO 8601 instant is required")
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is neither YYYY-MM-DD nor an ISO 8601 instant") from None
+    if t.tzinfo is None:
+        raise ValueError(f"{name}: {text!r} has no UTC offset (add Z or +01:00, or give a date)")
+    return t
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """Validated replay params (Airflow UI / REST API, `tracker replay`): [start, end), sources, people."""
+
+    start: datetime
+    end: datetime
+    sources: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, start: str, end: str, sources: Iterable[str] = (), people: Iterable[str] = (),
+              known_people: Iterable[str] | None = None) -> ReplayRequest:
+        s, e = parse_instant(start, "from"), parse_instant(end, "to")
+        if s >= e:
+            raise ValueError(f"from {s.isoformat()} must be before to {e.isoformat()} (to is exclusive)")
+        srcs = tuple(x for x in sources if x)
+        _streams(srcs)  # unknown source → ValueError naming the streamed ones
+        who = tuple(x for x in people if x)
+        if known_people is not None:
+            known = set(known_people)
+            unknown = [p for p in who if p not in known]
+            if unknown:
+                raise ValueError(f"unknown person(s) {', '.join(unknown)}; known: {', '.join(sorted(known)) or '-'}")
+        return cls(s, e, srcs, who)
+
+    def run(self, conn: psycopg.Connection, kafka: KafkaSettings, *, run_id: str | None = None) -> ProduceResult:
+        return replay(conn, kafka, self.start, self.end, sources=self.sources or None,
+                      people=self.people or None, run_id=run_id)
+
+
+def known_people(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("select person_id from raw.tracker__people order by 1").fetchall()]
