@@ -70,7 +70,7 @@ class BrokerUnavailable(RuntimeError):
     """The broker cannot be reached (one line naming it)."""
 
 
-def topic_id(kafka: KafkaSettings, *, create: bool = True, timeout: float = 10.0) -> str | None:
+def topic_id(kafka: KafkaSettings, *, create: bool = True, timeout: float = 5.0) -> str | None:
     """The topic's broker id, creating the topic (6 partitions, explicit retention) when it is missing."""
     from confluent_kafka import KafkaException, TopicCollection
     from confluent_kafka.admin import NewTopic
