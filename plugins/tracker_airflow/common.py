@@ -90,6 +90,24 @@ def source_params(source: str) -> dict[str, Param]:
     }
 
 
+def freshness_exclusions() -> list[str]:
+    """dbt selectors of the raw tables that only API sources nobody in the config uses write: an empty table
+    is "stale" to `dbt source freshness`, and a household without Last.fm must not fail every dbt run on it.
+    Tables an export also writes (Fitbit) stay checked. dbt source name = the table name's prefix."""
+    from tracker.config import load_config
+    from tracker.sources.catalogue import SOURCES
+    from tracker.sources.contract import people_served
+
+    try:
+        config = load_config()
+    except Exception:  # noqa: BLE001 - the dbt DAG must parse with a broken config; its runs then check all
+        return []
+    used = {t.name for s in SOURCES.values() if s.kind != "api" or people_served(config, s.account)
+            for t in s.tables}
+    unused = sorted({t.name for s in SOURCES.values() for t in s.tables} - used)
+    return [f"source:{name.split('__')[0]}.{name}" for name in unused]
+
+
 def _run_window(params: dict | None, data_interval_start, data_interval_end, dag_run):
     from tracker.sources.contract import requested_window
     from tracker.windows import window_for_run

@@ -1,0 +1,71 @@
+"""dbt source freshness is evaluated by the dbt DAG's `source_freshness` task (real dbt through Cosmos, the
+session warehouse): stale past `warn_after` only warns and the task succeeds; past `error_after` the task fails
+naming the source. Sources of API DAGs nobody in the config uses are not checked (their empty tables would
+always be "stale")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+
+
+@pytest.fixture()
+def weather_only(tmp_path, monkeypatch, warehouse, demo_api):
+    """A config whose one person has a location and no accounts, and a day of weather loaded now."""
+    from tracker.config import load_config
+    from tracker.sources.open_meteo import OpenMeteoClient
+    from tracker.sources.open_meteo.extract import extract_and_load
+    from tracker.windows import ExtractWindow
+
+    path = tmp_path / "weather_only.yml"
+    path.write_text(yaml.safe_dump({"people": [{"id": "me", "timezone": "Europe/Berlin", "locations": [
+        {"name": "home", "latitude": 52.52, "longitude": 13.41, "timezone": "Europe/Berlin"}]}]}))
+    monkeypatch.setenv("TRACKER_CONFIG", str(path))
+    warehouse.execute("truncate raw.open_meteo__hourly")
+    client = OpenMeteoClient(archive_url=f"{demo_api}/open-meteo/v1/archive",
+                             forecast_url=f"{demo_api}/open-meteo/v1/forecast")
+    extract_and_load(warehouse, client, load_config(), ExtractWindow(datetime(2026, 10, 1, tzinfo=UTC),
+                                                                     datetime(2026, 10, 2, tzinfo=UTC)), "fresh")
+    yield
+    warehouse.execute("truncate raw.open_meteo__hourly")
+
+
+def freshness_task_run():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder="dags/dbt_warehouse.py")
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.get_dag("dbt_warehouse").partial_subset(["source_freshness"], include_upstream=False)
+    assert [t.task_id for t in dag.tasks] == ["source_freshness"]
+    return dag.test()
+
+
+def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weather_only, warehouse, airflow_db,
+                                                                           dbt_manifest, capfd):
+    # WHEN the weather was loaded just now (the Fitbit/export sources are empty: warn-only rules)
+    capfd.readouterr()
+    run = freshness_task_run()
+    log = capfd.readouterr().out
+    # THEN the freshness task ran dbt's rules and succeeded; warnings are in its log, unused sources were skipped
+    assert run.state == "success", log[-3000:]
+    assert "PASS freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
+    assert "WARN freshness of fitbit.fitbit__heart_rate" in log
+    assert "START freshness of lastfm." not in log and "START freshness of github." not in log
+    # WHEN the last weather load is 40 h old (past warn_after 36 h), THEN it warns and the task still succeeds
+    warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '40 hours'")
+    capfd.readouterr()
+    run = freshness_task_run()
+    log = capfd.readouterr().out
+    assert run.state == "success" and "WARN freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
+    # WHEN it is 80 h old (past error_after 72 h), THEN the task fails, naming the stale source
+    warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '80 hours'")
+    capfd.readouterr()
+    run = freshness_task_run()
+    log = capfd.readouterr().out
+    assert run.state == "failed"
+    assert "ERROR STALE freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
+    assert "tracker task failed: dag=dbt_warehouse task=source_freshness" in log
