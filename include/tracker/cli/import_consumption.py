@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from tracker.cli.common import config, connect_warehouse, console, fail, pick_person
-from tracker.cli.imports import import_app
+from tracker.cli.common import config, connect_warehouse, console, fail, json_output, pick_person, print_json
+from tracker.cli.imports import JsonOpt, RefreshOpt, import_app, jsonable, refresh_gold
 
 if TYPE_CHECKING:
     from tracker.imports.runner import ImportSummary
@@ -20,8 +20,22 @@ PersonOpt = Annotated[str | None, typer.Option("--person", help="Person id from 
                                                                    "configured person).")]
 
 
-def run(source: str, path: Path, person_id: str | None) -> None:
-    """Check the files, ensure the warehouse, import with a bytes-read progress bar, print the summary."""
+def run(source: str, path: Path, person_id: str | None, as_json: bool = False, refresh: bool = True) -> None:
+    """Check the files, ensure the warehouse, import with a bytes-read progress bar, print the summary, then
+    post the changed raw table's Asset event (dbt_warehouse refreshes gold)."""
+    with json_output(as_json):
+        summary = _import(source, path, person_id)
+        print_summary(summary)
+        written = summary.inserted + summary.updated
+        from tracker.sources.catalogue import SOURCES
+
+        changed = {t.qualified: written for t in SOURCES[source].tables} if written else {}
+        gold = refresh_gold(changed, summary.run_id, f"tracker import {source}") if refresh else None
+    if as_json:
+        print_json({**jsonable(summary), "gold_refresh": gold})
+
+
+def _import(source: str, path: Path, person_id: str | None) -> ImportSummary:
     import psycopg
 
     from tracker.imports.consumption import FINDERS, IMPORTERS
@@ -54,7 +68,7 @@ def run(source: str, path: Path, person_id: str | None) -> None:
             except psycopg.Error as exc:
                 fail(f"the warehouse refused the load, nothing from this import was loaded: "
                       f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    print_summary(summary)
+    return summary
 
 
 def print_summary(summary: ImportSummary) -> None:
@@ -82,18 +96,21 @@ def print_summary(summary: ImportSummary) -> None:
 
 
 @import_app.command("netflix")
-def netflix(path: PathArg, person: PersonOpt = None) -> None:
+def netflix(path: PathArg, person: PersonOpt = None, as_json: JsonOpt = False,
+            refresh_gold: RefreshOpt = True) -> None:
     """Netflix ViewingActivity.csv (account data export) → raw.netflix__viewing_activity."""
-    run("netflix", path, person)
+    run("netflix", path, person, as_json, refresh_gold)
 
 
 @import_app.command("spotify")
-def spotify(path: PathArg, person: PersonOpt = None) -> None:
+def spotify(path: PathArg, person: PersonOpt = None, as_json: JsonOpt = False,
+            refresh_gold: RefreshOpt = True) -> None:
     """Spotify Extended Streaming History (folder or one Streaming_History_Audio_*/endsong_* file)."""
-    run("spotify", path, person)
+    run("spotify", path, person, as_json, refresh_gold)
 
 
 @import_app.command("youtube")
-def youtube(path: PathArg, person: PersonOpt = None) -> None:
+def youtube(path: PathArg, person: PersonOpt = None, as_json: JsonOpt = False,
+            refresh_gold: RefreshOpt = True) -> None:
     """YouTube Takeout watch-history.json (or the Takeout folder) → raw.youtube__watch_history."""
-    run("youtube", path, person)
+    run("youtube", path, person, as_json, refresh_gold)

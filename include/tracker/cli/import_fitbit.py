@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import config, connect_warehouse, console, fail, unreachable
-from tracker.cli.imports import import_app
+from tracker.cli.common import config, connect_warehouse, console, fail, json_output, print_json, unreachable
+from tracker.cli.imports import JsonOpt, RefreshOpt, import_app, jsonable, refresh_gold
 
 
 class HrTimezone(StrEnum):
@@ -30,8 +30,26 @@ WorkersOpt = Annotated[int, typer.Option(min=1, max=8, help="Parallel heart-rate
 
 @import_app.command("fitbit-export")
 def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezoneOpt = HrTimezone.auto,
-                  force: ForceOpt = False, workers: WorkersOpt = 2) -> None:
+                  force: ForceOpt = False, workers: WorkersOpt = 2, as_json: JsonOpt = False,
+                  refresh: RefreshOpt = True) -> None:
     """Import a Fitbit export: heart rate, resting HR, HR zones, sleep, HRV, SpO2, sleep scores."""
+    with json_output(as_json):
+        summary = _import(path, person, hr_timezone, force, workers)
+        print_summary(console, summary)
+        changed = {name: s.inserted + s.updated + s.deleted for name, s in summary.tables.items()
+                   if s.inserted + s.updated + s.deleted}
+        gold = refresh_gold(changed, summary.run_id, "tracker import fitbit-export") if refresh else None
+    if as_json:
+        print_json({**jsonable(summary), "gold_refresh": gold})
+    if summary.damaged:
+        listed = "; ".join(f"{d.path} ({d.reason})" for d in summary.damaged[:5])
+        more = f"; … {len(summary.damaged) - 5} more" if len(summary.damaged) > 5 else ""
+        with json_output(as_json):
+            fail(f"{len(summary.damaged)} file(s) could not be read and were not imported: {listed + more} — rows "
+                 "loaded from them earlier are kept as before (raw.quarantine has one row per file)", code=1)
+
+
+def _import(path: Path, person: str | None, hr_timezone: HrTimezone, force: bool, workers: int):  # noqa: ANN202
     import psycopg
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -65,12 +83,7 @@ def fitbit_export(path: PathArg, person: PersonOpt = None, hr_timezone: HrTimezo
             fail(f"the warehouse refused a load ({type(exc).__name__}: {first}); each file is committed on its "
                  "own: re-run the import once fixed")
         bar.update(task, description="done")
-    print_summary(console, summary)
-    if summary.damaged:
-        listed = "; ".join(f"{d.path} ({d.reason})" for d in summary.damaged[:5])
-        more = f"; … {len(summary.damaged) - 5} more" if len(summary.damaged) > 5 else ""
-        fail(f"{len(summary.damaged)} file(s) could not be read and were not imported: {listed + more} — rows "
-             "loaded from them earlier are kept as before (raw.quarantine has one row per file)", code=1)
+    return summary
 
 
 def print_summary(console, summary) -> None:
