@@ -225,10 +225,11 @@ def test_every_chart_of_the_report_is_drawn_with_its_rows_in_headless_chromium(b
             marks = len(re.findall(r'role="graphics-symbol"', svg))
             assert "<svg" in svg and marks >= (1 if spec["type"] == "line" else spec["rows"]), (spec["id"], marks)
             counts[f"{dashboard.id}/{spec['id']}"] = (spec["rows"], marks)
-        if shots := os.environ.get("TRACKER_REPORT_SCREENSHOTS"):  # README pictures: `make`-free, from this data
+        if shots := os.environ.get("TRACKER_REPORT_SCREENSHOTS"):  # the README's pictures, from this data
+            height = 2450 if dashboard.id == "daily_overview" else 1350
             subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                             "--user-data-dir=" + str(tmp_path / "chromium"), "--virtual-time-budget=15000",
-                            "--window-size=1400,2400", f"--screenshot={shots}/report_{dashboard.id}.png",
+                            f"--window-size=1400,{height}", f"--screenshot={shots}/report_{dashboard.id}.png",
                             page.as_uri()], capture_output=True, timeout=120, check=True)
     print(counts)
 
@@ -316,3 +317,30 @@ def test_regenerate_after_a_dbt_run_writes_one_report_per_configured_person(buil
     mine = (tmp_path / "served" / person_id / "daily_overview.html").read_text()
     theirs = (tmp_path / "served" / "t_dash_nobody" / "daily_overview.html").read_text()
     assert '"rows":31' in mine and theirs.count("No rows yet.") == len(dashboards[0].questions)
+
+
+def test_the_stack_serves_the_report_next_to_the_dbt_docs_behind_its_login(built, tmp_path, monkeypatch):
+    import threading
+
+    import requests
+    from tracker.dashboards.report import default_report_dir, write_report
+    from tracker.stack.docs_server import make_server
+    from tracker.stack.env import stack_env
+
+    person_id, dashboards = built
+    # the default folder is inside the dbt target folder that `tracker up` serves (stack.local.start_docs)
+    monkeypatch.delenv("TRACKER_REPORT_DIR", raising=False)
+    assert default_report_dir() == Path(stack_env(demo=True)["DBT_TARGET_PATH"]) / "report"
+    target = tmp_path / "target"
+    write_report(target / "report", dashboards, person_id=person_id)
+    server = make_server("127.0.0.1", 0, target, "docs-pw")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert requests.get(f"{base}/report/", timeout=10).status_code == 401
+        page = requests.get(f"{base}/report/", auth=("tracker", "docs-pw"), timeout=10)
+        assert page.status_code == 200 and 'href="daily_overview.html"' in page.text
+        js = requests.get(f"{base}/report/static/vega-lite.min.js", auth=("tracker", "docs-pw"), timeout=10)
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    finally:
+        server.shutdown()

@@ -8,6 +8,7 @@ target the docs server serves, so the stack serves the report at `<dbt docs>/rep
 
 from __future__ import annotations
 
+import decimal
 import html
 import json
 import shutil
@@ -107,6 +108,11 @@ def vega_lite(question: Question, records: list[dict[str, Any]]) -> dict[str, An
 def _cell(value: Any) -> str:
     if value is None:
         return '<td class="null">–</td>'
+    if isinstance(value, datetime):
+        shown = f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if value.tzinfo else f"{value:%Y-%m-%d %H:%M}"
+        return f"<td>{shown}</td>"
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
     if isinstance(value, float):
         return f'<td class="num">{value:,.2f}</td>'
     if isinstance(value, int) and not isinstance(value, bool):
@@ -116,9 +122,9 @@ def _cell(value: Any) -> str:
 
 def _table(question: Question, result: Result) -> str:
     columns = question.chart.columns or result.columns
-    records = result.records()
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
     head = "".join(f"<th>{html.escape(_title(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in columns) + "</tr>" for r in records)
+    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in columns) + "</tr>" for r in rows)
     return f'<table class="rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
