@@ -22,7 +22,8 @@ from psycopg import sql
 from tracker.archive.tables import ArchiveTable
 
 SESSION = ("set local timezone = 'UTC'", "set local datestyle = 'ISO, YMD'", "set local extra_float_digits = 1",
-           "set local intervalstyle = 'postgres'", "set local bytea_output = 'hex'")
+           "set local intervalstyle = 'postgres'", "set local bytea_output = 'hex'",
+           "set local work_mem = '64MB'")  # the sort of a month of samples in memory, not on disk
 _UNORDERABLE = {"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"}
 _TEXT = {"text", "character varying", "character", "name", "citext"}
 
@@ -94,20 +95,54 @@ def set_session(cur: psycopg.Cursor) -> None:
         cur.execute(statement)
 
 
-def copy_csv(cur: psycopg.Cursor, query: sql.Composable) -> Iterator[bytes]:
-    """The query's rows as PostgreSQL CSV bytes, streamed (call inside a transaction: SESSION is `set local`)."""
+def copy_csv(cur: psycopg.Cursor, query: sql.Composable, counted: list[int] | None = None) -> Iterator[bytes]:
+    """The query's rows as PostgreSQL CSV bytes, streamed in ~1 MiB chunks (call inside a transaction: SESSION is
+    `set local`). Rows are read straight from libpq (psycopg's Copy iterator costs a wait per row, half the
+    time of a big export); `counted` receives the row count the server reports."""
+    from psycopg import pq
+
     set_session(cur)
-    with cur.copy(sql.SQL("copy ({}) to stdout (format csv)").format(query)) as copy:
-        pending: list[bytes] = []
-        size = 0
-        for chunk in copy:
-            pending.append(bytes(chunk))
-            size += len(chunk)
-            if size >= 1 << 20:
+    conn = cur.connection
+    statement = sql.SQL("copy ({}) to stdout (format csv)").format(query).as_bytes(conn)
+    with conn.lock:
+        pgconn = conn.pgconn
+        pgconn.send_query(statement)
+        first = pgconn.get_result()
+        if first is None or first.status != pq.ExecStatus.COPY_OUT:
+            message = (first.error_message if first is not None else pgconn.error_message).decode(errors="replace")
+            while pgconn.get_result() is not None:
+                pass
+            raise psycopg.DatabaseError(message.strip())
+        done = False
+        try:
+            pending: list[bytes] = []
+            size = 0
+            while True:
+                nbytes, data = pgconn.get_copy_data(0)
+                if nbytes <= 0:
+                    break
+                pending.append(bytes(data))
+                size += nbytes
+                if size >= 1 << 20:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if pending:
                 yield b"".join(pending)
-                pending, size = [], 0
-        if pending:
-            yield b"".join(pending)
+            done = True
+        finally:
+            if not done:  # the consumer gave up: read the rest so the connection stays usable
+                while pgconn.get_copy_data(0)[0] > 0:
+                    pass
+            error, rows = None, -1
+            while (result := pgconn.get_result()) is not None:
+                if result.status == pq.ExecStatus.FATAL_ERROR:
+                    error = result.error_message.decode(errors="replace").strip()
+                elif result.command_tuples is not None:
+                    rows = result.command_tuples
+            if counted is not None:
+                counted.append(rows)
+            if error and done:
+                raise psycopg.DatabaseError(error)
 
 
 class DigestStream(io.RawIOBase):
@@ -153,12 +188,21 @@ def partition_digest(conn: psycopg.Connection, source: sql.Composable, table: Ar
     """(rows, hex digest) of one partition's canonical content read from `source`."""
     query = select_rows(source, table, cols, partition)
     digest = hashlib.new(algorithm)
-    rows = 0
+    counted: list[int] = []
+    with conn.transaction(), conn.cursor() as cur:
+        for chunk in copy_csv(cur, query, counted):
+            digest.update(chunk)
+    return max(counted[0], 0), digest.hexdigest()
+
+
+def scan_digest(conn: psycopg.Connection, source: sql.Composable, cols: list[Column]) -> str:
+    """sha256 of `source`'s rows in scan order (no sort): for a freshly loaded staging table."""
+    digest = hashlib.sha256()
+    query = sql.SQL("select {} from {}").format(sql.SQL(", ").join(sql.Identifier(c.name) for c in cols), source)
     with conn.transaction(), conn.cursor() as cur:
         for chunk in copy_csv(cur, query):
             digest.update(chunk)
-        rows = cur.rowcount
-    return max(rows, 0), digest.hexdigest()
+    return digest.hexdigest()
 
 
 def fingerprint(conn: psycopg.Connection, tables: list[ArchiveTable] | None = None) -> dict[str, tuple[int, str]]:

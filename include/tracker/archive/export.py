@@ -24,8 +24,8 @@ from tracker.archive import canonical, store
 from tracker.archive.tables import ArchiveTable, archivable_tables
 
 FORMAT_VERSION = 1
-ROW_GROUP_ROWS = 512 * 1024
-CSV_BLOCK = 4 * 1024 * 1024
+ROW_GROUP_ROWS = 256 * 1024
+CSV_BLOCK = 2 * 1024 * 1024
 
 
 def arrow_type(pg_type: str) -> Any:
@@ -122,21 +122,29 @@ def export_partition(conn: psycopg.Connection, table: ArchiveTable, cols: list[c
 
     schema = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in cols])
     query = canonical.select_rows(sql.Identifier(table.schema, table.name), table, cols, partition)
-    rows, lo, hi = 0, None, None
+    import pyarrow.compute as pc
+
+    rows, lo, hi, counted = 0, None, None, []
+    event_at = [c.name for c in cols].index(table.event_column) if table.monthly else None
     with conn.transaction(), conn.cursor() as cur, pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        stream = canonical.DigestStream(canonical.copy_csv(cur, query))
+        stream = canonical.DigestStream(canonical.copy_csv(cur, query, counted))
         first = stream.read(1)
         if first:
             stream._buffer = first + stream._buffer  # noqa: SLF001 - peeked one byte to tell empty from not
             reader = pcsv.open_csv(
                 stream,
-                read_options=pcsv.ReadOptions(column_names=[c.name for c in cols], block_size=CSV_BLOCK),
+                read_options=pcsv.ReadOptions(column_names=[c.name for c in cols], block_size=CSV_BLOCK,
+                                               use_threads=False),
                 parse_options=pcsv.ParseOptions(newlines_in_values=True),
                 convert_options=pcsv.ConvertOptions(
                     column_types=schema, true_values=["t"], false_values=["f"], null_values=[""],
                     strings_can_be_null=True, quoted_strings_can_be_null=False))
             pending, pending_rows = [], 0
             for batch in reader:
+                if event_at is not None and batch.num_rows:
+                    span = pc.min_max(batch.column(event_at)).as_py()
+                    lo = span["min"] if lo is None else min(lo, span["min"])
+                    hi = span["max"] if hi is None else max(hi, span["max"])
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows >= ROW_GROUP_ROWS:
@@ -147,15 +155,9 @@ def export_partition(conn: psycopg.Connection, table: ArchiveTable, cols: list[c
                 writer.write_table(pa.Table.from_batches(pending, schema))
                 rows += pending_rows
         stream.drain()
-        copied = cur.rowcount
-    if copied >= 0 and copied != rows:
-        raise store.VerificationError(f"{table.qualified} {partition}: PostgreSQL sent {copied} rows, "
+    if counted[0] != rows:
+        raise store.VerificationError(f"{table.qualified} {partition}: PostgreSQL sent {counted[0]} rows, "
                                       f"Parquet holds {rows}")
-    if rows and table.monthly:
-        import pyarrow.compute as pc
-
-        column = pq.read_table(path, columns=[table.event_column]).column(0)
-        lo, hi = pc.min(column).as_py(), pc.max(column).as_py()
     return rows, stream.sha256.hexdigest(), stream.bytes, {"min": _iso(lo), "max": _iso(hi)}
 
 
