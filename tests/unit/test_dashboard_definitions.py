@@ -108,3 +108,17 @@ def test_a_multi_series_chart_folds_its_columns_and_keeps_dates_in_utc():
     assert spec["transform"] == [{"fold": ["a", "b"], "as": ["series", "value"]}]
     assert spec["encoding"]["y"] == {"field": "value", "type": "quantitative", "title": "", "stack": "zero"}
     assert spec["encoding"]["x"]["scale"] == {"type": "utc"} and spec["data"]["values"][0]["a"] == 1
+
+
+def test_every_questions_sql_is_sqlfluff_clean_like_the_dbt_models():
+    """The dbt project's rules (dbt_project/.sqlfluff: postgres, 120 columns, lower case), `{{person}}` bound."""
+    import sqlfluff
+    from sqlfluff.core import FluffConfig
+    from tracker.dashboards.definitions import load_dashboards
+
+    config = FluffConfig(overrides={"dialect": "postgres", "max_line_length": 120,
+                                    "exclude_rules": "structure.column_order", "capitalisation_policy": "lower"})
+    problems = [f"{d.id}/{q.id}:{v.get('start_line_no')}: {v['code']} {v['description']}"
+                for d in load_dashboards() for q in d.questions
+                for v in sqlfluff.lint(q.sql.replace("{{person}}", "'me'") + "\n", config=config)]
+    assert problems == []
