@@ -74,3 +74,28 @@ def test_an_emptied_warehouse_is_not_archived_over_the_archive(adb, s3, bucket):
     adb.execute("insert into raw.lastfm__scrobbles (person_id, played_at, artist, track, lastfm_user, record, _run_id) "
                 "values ('me', '2026-10-01 10:00+00', 'a', 't', 'u', '{}', 'r')")
     assert first_run.restore_offer(adb, s3, bucket) is None
+
+
+def test_first_run_offer_asks_and_restores_everything(adb, s3, bucket):
+    from tracker.archive import canonical, export, first_run
+    from tracker.archive.tables import table
+
+    history = table("raw.trakt__history")
+    adb.execute("insert into raw.trakt__history (person_id, history_id, watched_at, action, media_type, record,"
+                " _run_id) select 'me', i, timestamptz '2026-10-30 00:00+00' + i * interval '1 day', 'watch', "
+                "'movie', '{}', 'r' from generate_series(1, 5) i")
+    before = canonical.fingerprint(adb, [history])
+    export.archive(adb, s3, bucket, tables=[history])
+    adb.execute("truncate raw.trakt__history")
+    asked, said = [], []
+    # WHEN `tracker up` finds the warehouse empty and the person declines
+    line = first_run.offer_restore(adb, s3, bucket, ask=lambda q: asked.append(q) or False, log=said.append)
+    # THEN it said what the archive holds, asked, and restored nothing
+    assert "2 archived partitions of 1 tables" in said[0] and asked and "not restored" in line
+    assert adb.execute("select count(*) from raw.trakt__history").fetchone()[0] == 0
+    # WHEN the person accepts
+    line = first_run.offer_restore(adb, s3, bucket, ask=lambda q: True, log=said.append)
+    # THEN everything comes back, and the line says so
+    assert line == "archive: restored 5 rows into 2 partitions (2 identical to the archive)"
+    assert canonical.fingerprint(adb, [history]) == before
+    assert "nothing to offer" in first_run.offer_restore(adb, s3, bucket, ask=lambda q: True)

@@ -50,3 +50,25 @@ def restore_offer(conn: psycopg.Connection, s3: Any, bucket: str, *, prefix: str
         return None
     counts = Counter(key[len(prefix) + 1:].split("/")[0] for key in store.manifest_keys(s3, bucket, prefix))
     return RestoreOffer(bucket, prefix, dict(sorted(counts.items()))) if counts else None
+
+
+def offer_restore(conn: psycopg.Connection, s3: Any, bucket: str, *, ask: Any, log: Any = print,
+                  prefix: str | None = None) -> str:
+    """For `tracker up` on an empty warehouse: say what the archive holds, `ask(question) -> bool`, and restore
+    everything readable now (objects in an archived tier go through `tracker restore --all`, which waits for
+    S3). Returns one line saying what was done."""
+    from tracker.archive import restore
+
+    offer = restore_offer(conn, s3, bucket, prefix=prefix)
+    if offer is None:
+        return "archive: nothing to offer (the warehouse holds data, or the archive is empty)"
+    log(f"the warehouse is empty; s3://{bucket}/{offer.prefix}/ holds {offer.summary()}")
+    if not ask("restore everything from the archive now?"):
+        return "archive: not restored (run `tracker restore --all` when you want it)"
+    plan = restore.plan_restore(s3, bucket, prefix=prefix)
+    if plan.to_request or plan.pending:
+        return (f"archive: {len(plan.pending)} objects are in an archived tier: run `tracker restore --all "
+                "--dry-run` to see the wait and cost, then `tracker restore --all`")
+    results = restore.restore(conn, s3, plan, log=log)
+    return (f"archive: restored {sum(r.inserted for r in results):,} rows into {len(results)} partitions "
+            f"({sum(r.status == 'identical' for r in results)} identical to the archive)")
