@@ -73,3 +73,28 @@ def test_dag_ids_follow_one_pattern_per_kind():
         source_id = sources[dag_id]
         assert dag_id.startswith(f"{source_id}_") and dag_id != f"{source_id}_", \
             f"{dag_id}: source DAG ids are <source>_<entity>, here {source_id}_…"
+
+
+def test_source_dags_map_one_extract_per_person_in_their_api_pool(warm_airflow, airflow_db):
+    """Every source DAG: manual-run params (start, end, people), owner links, and extract tasks mapped over
+    `choose_people` in the source's API pool (pools sized in tracker.sources.quota); the dbt DAG evaluates
+    source freshness."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+    from tracker.sources.catalogue import api_sources
+    from tracker.sources.quota import pool_name, pool_specs
+
+    pools = {p.name for p in pool_specs()}
+    for src in api_sources():
+        dag = DagBag(dag_folder=f"dags/{src.dag_id}.py", safe_mode=True).get_dag(src.dag_id)
+        assert set(dag.params) >= {"start", "end", "people"}, dag.dag_id
+        assert dag.owner_links.get("tracker"), dag.dag_id
+        extracts = [t for t in dag.tasks if t.task_id.startswith("extract_load")]
+        assert extracts, dag.dag_id
+        for t in extracts:
+            assert isinstance(t, MappedOperator), f"{dag.dag_id}.{t.task_id} is not mapped per person"
+            assert t.pool == pool_name(src.id) and t.pool in pools, (t.task_id, t.pool)
+            assert "choose_people" in t.upstream_task_ids, t.task_id
+            assert t.outlets, t.task_id
+    dbt = DagBag(dag_folder="dags/dbt_warehouse.py", safe_mode=True).get_dag("dbt_warehouse")
+    assert "source_freshness" in dbt.task_dict and dbt.owner_links.get("tracker")

@@ -124,3 +124,23 @@ def test_pools_are_sized_from_the_published_limits():
     assert "300 requests per minute per user" in pools["api_google_health"].description
     assert {p.slots for p in pool_specs(max_slots=4)} <= {1, 2, 4}
     assert all(p.as_dict()["include_deferred"] is False for p in pools.values())
+
+
+def test_airflow_imports_the_pools_file(airflow_db, tmp_path):
+    """The file the stack hands to `airflow pools import` creates every pool the source DAGs' tasks use."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from tracker.sources.quota import QUOTAS, pool_name, pools_json
+
+    path = tmp_path / "pools.json"
+    path.write_text(pools_json(max_slots=4))
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "pools", "import", str(path)], check=True, capture_output=True, env=os.environ.copy())
+    listed = subprocess.run([airflow, "pools", "list", "--output", "json"], check=True, capture_output=True,
+                            text=True, env=os.environ.copy()).stdout
+    pools = {p["pool"]: int(p["slots"]) for p in json.loads(listed[listed.index("["):])}
+    assert {pool_name(s) for s in QUOTAS} <= set(pools), pools
+    assert pools["api_google_health"] == 4 and pools["api_github"] == 1

@@ -107,6 +107,13 @@ def pool_specs(max_slots: int | None = None) -> list[PoolSpec]:
     return specs
 
 
+def pools_json(max_slots: int | None = None) -> str:
+    """The pools as the file `airflow pools import FILE` reads: what the local stack and compose create."""
+    import json
+
+    return json.dumps({p.name: p.as_dict() for p in pool_specs(max_slots)}, indent=2, ensure_ascii=False)
+
+
 # ------------------------------------------------------------------------------------------ the limiter
 
 
