@@ -122,3 +122,22 @@ def test_every_questions_sql_is_sqlfluff_clean_like_the_dbt_models():
                 for d in load_dashboards() for q in d.questions
                 for v in sqlfluff.lint(q.sql.replace("{{person}}", "'me'") + "\n", config=config)]
     assert problems == []
+
+
+def test_metabase_layout_places_every_analyst_card_once_without_overlap_on_its_grid():
+    from tracker.dashboards.definitions import load_dashboards
+    from tracker.dashboards.metabase import GRID_WIDTH, dashcard_layout, visualization_settings
+
+    for d in load_dashboards():
+        ids = {q.id: n for n, q in enumerate(d.questions, start=1) if q.connection == "analyst"}
+        layout = dashcard_layout(d, ids)
+        assert sorted(c["card_id"] for c in layout) == sorted(ids.values())
+        cells = [(r, c) for card in layout for r in range(card["row"], card["row"] + card["size_y"])
+                 for c in range(card["col"], card["col"] + card["size_x"])]
+        assert len(cells) == len(set(cells)), d.id  # no two cards share a grid cell
+        assert all(0 <= card["col"] and card["col"] + card["size_x"] <= GRID_WIDTH for card in layout)
+        for q in d.questions:  # every column a chart names reaches Metabase's settings
+            settings = visualization_settings(q)
+            if q.chart.type in ("line", "bar", "area", "point"):
+                assert settings["graph.metrics"][:len(q.chart.y)] == q.chart.y
+                assert settings["graph.dimensions"][0] == q.chart.x
