@@ -165,14 +165,23 @@ def _upsert(grain: str, fresh: str) -> str:
     """
 
 
-_FRESH_5M = """
+_FRESH_5M = f"""
+    with spans as (   -- one time range per UTC day of dirty windows: BRIN range scans, never all events
+        select min(w) as lo, max(w) + interval '5 minutes' as hi from _rt_w5 group by date_trunc('day', w)
+    ),
+    ev as (
+        select e.person_id, e.metric, date_bin('5 minutes', e.event_time, '{ORIGIN}') as w, e.value
+        from spans as s
+        cross join lateral (
+            select * from realtime.events as e
+            where e.event_time >= s.lo and e.event_time < s.hi and e.local_day is null
+        ) as e
+    )
     select d.person_id, d.metric, d.w as window_start, d.w + interval '5 minutes' as window_end,
-           null::date as local_date, count(e.value) as n, coalesce(sum(e.value), 0) as total,
-           min(e.value) as min, max(e.value) as max
+           null::date as local_date, count(ev.value) as n, coalesce(sum(ev.value), 0) as total,
+           min(ev.value) as min, max(ev.value) as max
     from _rt_w5 as d
-    left join realtime.events as e
-        on e.person_id = d.person_id and e.metric = d.metric and e.local_day is null
-        and e.event_time >= d.w and e.event_time < d.w + interval '5 minutes'
+    left join ev on ev.person_id = d.person_id and ev.metric = d.metric and ev.w = d.w
     group by d.person_id, d.metric, d.w
 """
 
@@ -204,6 +213,7 @@ _FRESH_DAY = """
                min(e.value), max(e.value)
         from bounds as b
         join realtime.events as e on e.person_id = b.person_id and e.metric = b.metric and e.local_day = b.day
+            and e.event_time = (b.day::timestamp at time zone 'UTC')   -- daily events sit at the date's 00:00 UTC
         group by 1, 2, 3, 4, 5
     )
     select person_id, metric, day_start as window_start, day_end as window_end, day as local_date,
@@ -260,6 +270,7 @@ def apply(conn: psycopg.Connection, rows: list[tuple[Any, ...]],
     conn.execute(f"""
         insert into _rt_w5 select distinct person_id, metric, date_bin('5 minutes', event_time, '{ORIGIN}')
         from _rt_dirty where local_day is null""")
+    conn.execute("analyze _rt_w5")   # temp tables have no statistics: without them the planner scans all events
     out.windows_changed += conn.execute(_upsert("5m", _FRESH_5M)).fetchone()[0]
     out.windows_changed += conn.execute(_upsert("1h", _FRESH_1H)).fetchone()[0]
     conn.execute("""
@@ -272,5 +283,6 @@ def apply(conn: psycopg.Connection, rows: list[tuple[Any, ...]],
             select person_id, metric, local_day from _rt_dirty where local_day is not null
         ) as d
         left join raw.tracker__people as p using (person_id)""")
+    conn.execute("analyze _rt_days")
     out.windows_changed += conn.execute(_upsert("day", _FRESH_DAY)).fetchone()[0]
     return out

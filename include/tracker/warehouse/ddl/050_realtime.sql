@@ -19,7 +19,11 @@ create table if not exists realtime.events (
     value numeric,                         -- exact (integers, seconds as decimals): sums do not depend on order
     primary key (person_id, stream, key)
 );
-create index if not exists events_metric_time_idx on realtime.events (person_id, metric, event_time);
+-- Windows are recomputed by time range: a BRIN index costs next to nothing per insert (a B-tree on
+-- (person_id, metric, event_time) doubled the upsert's cost); rows mostly arrive in time order.
+drop index if exists realtime.events_metric_time_idx;
+create index if not exists events_time_brin on realtime.events using brin (event_time)
+    with (pages_per_range = 32, autosummarize = on);
 
 -- Tumbling windows per person and metric: grain '5m' and '1h' (UTC-aligned, [window_start, window_end)) and
 -- 'day' (the person's local date, window_start = local midnight; 23 or 25 hours on DST days).
