@@ -134,10 +134,13 @@ def test_a_changed_definition_updates_cards_and_dashboards_in_place(metabase, go
     # GIVEN a question retitled with new SQL, and another removed from its dashboard
     path = folder / "daily_overview.yml"
     text = path.read_text()
-    text = text.replace("title: Sleep duration", "title: Sleep, minutes").replace(
-        "select wake_date, asleep_minutes, in_bed_minutes, asleep_minutes_7d_mean",
-        "select wake_date, asleep_minutes, asleep_minutes_7d_mean").replace(
-        "y: [asleep_minutes, in_bed_minutes, asleep_minutes_7d_mean]", "y: [asleep_minutes, asleep_minutes_7d_mean]")
+    edits = {"title: Sleep duration": "title: Sleep, minutes",
+             "          asleep_minutes,\n          in_bed_minutes,\n": "          asleep_minutes,\n",
+             "y: [asleep_minutes, in_bed_minutes, asleep_minutes_7d_mean]":
+                 "y: [asleep_minutes, asleep_minutes_7d_mean]"}
+    for old, new in edits.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
     start = text.index("  - id: sleep_regularity")
     text = text[:start] + text[text.index("  - id: zone_minutes"):]
     path.write_text(text)
