@@ -36,7 +36,7 @@ def dag_run(dag_id: str, **kwargs):
 
 
 def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_people, warehouse, demo_api,
-                                                                        airflow_db, dbt_manifest, capfd):
+                                                                        airflow_db, dbt_manifest, capfd, caplog):
     import psycopg
     from tracker import settings
     from tracker.sources.google_health.oauth import Tokens
@@ -52,8 +52,9 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
     warehouse.execute("delete from quota.requests where api = 'google_health'")
     # WHEN the DAG runs one day
     capfd.readouterr()
+    caplog.clear()
     run = dag_run("google_health_fitness", logical_date=DAY + timedelta(days=1))
-    log = capfd.readouterr().out
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     # THEN one extract task ran per person; the revoked one failed on its first try, the other succeeded
     tis = {ti.rendered_map_index: ti for ti in run.get_task_instances() if ti.task_id == "extract_load_health"}
     assert sorted(tis) == ["me", "revoked_person"]
@@ -61,7 +62,8 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
     assert tis["me"].state == "success"
     assert run.state == "failed"
     # AND the run says who failed and why, in one line
-    [line] = [ln for ln in log.splitlines() if "tracker task failed:" in ln and "person=revoked_person" in ln]
+    [line] = {ln[ln.index("tracker task failed:"):].split(" [tracker_airflow.notify]")[0]
+              for ln in log.splitlines() if "tracker task failed:" in ln and "person=revoked_person" in ln}
     assert "dag=google_health_fitness task=extract_load_health" in line and "invalid_grant" in line, line
     assert "tracker auth google-health" in line, line
     assert not [ln for ln in log.splitlines() if "tracker task failed:" in ln and "person=me" in ln]
@@ -78,7 +80,7 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
 
 
 def test_manual_run_params_choose_the_window_and_people(two_people, warehouse, demo_api, airflow_db, dbt_manifest,
-                                                         capfd):
+                                                         capfd, caplog):
     from airflow.sdk.definitions.param import ParamValidationError
 
     warehouse.execute("truncate raw.open_meteo__hourly")
@@ -94,9 +96,10 @@ def test_manual_run_params_choose_the_window_and_people(two_people, warehouse, d
     # WHEN a run asks for a reversed window (valid dates, so only the run can tell), THEN it fails before any
     # extract with one line saying why, and loads nothing
     capfd.readouterr()
+    caplog.clear()
     run = dag_run("weather_open_meteo", logical_date=DAY + timedelta(days=1),
                   run_conf={"start": "2026-09-03", "end": "2026-09-01"})
-    log = capfd.readouterr().out
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert (run.state, states["choose_people"], states["extract_load_hourly"]) == ("failed", "failed",
                                                                                     "upstream_failed"), states

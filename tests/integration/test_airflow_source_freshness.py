@@ -45,11 +45,12 @@ def freshness_task_run():
 
 
 def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weather_only, warehouse, airflow_db,
-                                                                           dbt_manifest, capfd):
+                                                                           dbt_manifest, capfd, caplog):
     # WHEN the weather was loaded just now (the Fitbit/export sources are empty: warn-only rules)
     capfd.readouterr()
+    caplog.clear()
     run = freshness_task_run()
-    log = capfd.readouterr().out
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     # THEN the freshness task ran dbt's rules and succeeded; warnings are in its log, unused sources were skipped
     assert run.state == "success", log[-3000:]
     assert "PASS freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
@@ -58,14 +59,16 @@ def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weath
     # WHEN the last weather load is 40 h old (past warn_after 36 h), THEN it warns and the task still succeeds
     warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '40 hours'")
     capfd.readouterr()
+    caplog.clear()
     run = freshness_task_run()
-    log = capfd.readouterr().out
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     assert run.state == "success" and "WARN freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
     # WHEN it is 80 h old (past error_after 72 h), THEN the task fails, naming the stale source
     warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '80 hours'")
     capfd.readouterr()
+    caplog.clear()
     run = freshness_task_run()
-    log = capfd.readouterr().out
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     assert run.state == "failed"
     assert "ERROR STALE freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
     assert "tracker task failed: dag=dbt_warehouse task=source_freshness" in log
