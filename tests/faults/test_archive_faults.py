@@ -113,3 +113,71 @@ def test_prune_keeps_a_changed_month_and_deletes_only_verified_ones(adb, s3, buc
     after = canonical.fingerprint(adb, [table])[table.qualified][0]
     fault.record("changed month kept, verified month pruned then restored identical", before=2000, after=after,
                  lost=2000 - after)
+
+
+KILLED_ARCHIVER = r"""
+import sys, time
+from pathlib import Path
+import boto3, psycopg
+from tracker.archive import export
+from tracker.archive.tables import ArchiveTable
+
+dsn, endpoint, bucket, marker, part_size = sys.argv[1:6]
+inner = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                     aws_secret_access_key="test")
+
+class Stalls:
+    parts = 0
+    def upload_part(self, **kwargs):
+        Stalls.parts += 1
+        if kwargs["Key"].find("month=11") >= 0 and kwargs["PartNumber"] == 2:
+            Path(marker).write_text("uploading")
+            time.sleep(120)
+        return inner.upload_part(**kwargs)
+    def __getattr__(self, name):
+        return getattr(inner, name)
+
+with psycopg.connect(dsn, autocommit=True) as conn:
+    export.archive(conn, Stalls(), bucket, tables=[ArchiveTable("raw", "archive_test__big", ("id",), "ts",
+                   "timestamptz")], part_size=int(part_size))
+"""
+
+
+@pytest.mark.fault("archiver SIGKILLed mid multipart upload", "no manifest; retry completes = clean run")
+def test_archiver_killed_mid_upload_leaves_no_manifest_and_the_retry_completes(adb, s3, bucket, archive_dsn,
+                                                                              moto_endpoint, tmp_path, fault):
+    import signal
+    import subprocess
+    import time
+
+    from tracker.archive import export
+
+    table = big_table(adb)
+    rows_before = adb.execute("select count(*) from raw.archive_test__big").fetchone()[0]
+    clean = f"archive-clean-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=clean)
+    s3.put_bucket_versioning(Bucket=clean, VersioningConfiguration={"Status": "Enabled"})
+    export.archive(adb, s3, clean, tables=[table], part_size=SMALL_PART)
+    # GIVEN an archiver process in the middle of November's multipart upload
+    marker = tmp_path / "uploading"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_ARCHIVER, archive_dsn, moto_endpoint, bucket, str(marker),
+                             str(SMALL_PART)])
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the archiver never reached the upload"
+        time.sleep(0.05)
+    # WHEN it is killed
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    # THEN November has no manifest; its half upload is left open for the lifecycle rule to abort
+    months = sorted(manifests(s3, bucket))
+    assert len(months) == 1 and "month=10" in months[0], months
+    assert len(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
+    after_kill = adb.execute("select count(*) from raw.archive_test__big").fetchone()[0]
+    # WHEN the run is retried
+    export.archive(adb, s3, bucket, tables=[table], part_size=SMALL_PART)
+    # THEN the archive equals an uninterrupted run's
+    assert {k: comparable(m) for k, m in manifests(s3, bucket).items()} == \
+        {k: comparable(m) for k, m in manifests(s3, clean).items()}
+    fault.record("no manifest for the month being uploaded; retry manifests = clean run's", before=rows_before,
+                 after=after_kill, lost=rows_before - after_kill)
