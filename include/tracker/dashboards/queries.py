@@ -92,14 +92,22 @@ class Connections:
                  connect: Callable[[str], psycopg.Connection] | None = None) -> None:
         self._dsns = dsns or {}
         self._open: dict[str, psycopg.Connection] = {}
+        self._refused: dict[str, Exception] = {}
         self._connect = connect
 
     def get(self, kind: Connection) -> psycopg.Connection:
+        """The open connection of `kind`; a database that refused once is not asked again (the same error)."""
+        if kind in self._refused:
+            raise self._refused[kind]
         if kind not in self._open:
             import psycopg
 
             dsn = self._dsns.get(kind) or dsn_for(kind)
-            self._open[kind] = (self._connect or (lambda d: psycopg.connect(d, connect_timeout=10)))(dsn)
+            try:
+                self._open[kind] = (self._connect or (lambda d: psycopg.connect(d, connect_timeout=10)))(dsn)
+            except psycopg.OperationalError as exc:
+                self._refused[kind] = exc
+                raise
         return self._open[kind]
 
     def close(self) -> None:
