@@ -151,6 +151,12 @@ def start_airflow(demo: bool) -> None:
     write_private(passwords, json.dumps({s.AIRFLOW_USER: secrets.airflow_admin_password}))
     if not any(p.running_pid(n) for n in AIRFLOW_COMPONENTS):
         run_tool("airflow db migrate", [_bin("airflow"), "db", "migrate"], env={**os.environ, **env})
+    # one pool per API (sources/quota.py): without them the source DAGs' extract tasks are never scheduled
+    from tracker.sources.quota import pools_json
+
+    pools = home / "pools.json"
+    pools.write_text(pools_json(max_slots=int(env["AIRFLOW__CORE__PARALLELISM"])))
+    run_tool("airflow pools import", [_bin("airflow"), "pools", "import", str(pools)], env={**os.environ, **env})
     for name, args in AIRFLOW_COMPONENTS.items():
         p.start(name, [_bin("airflow"), *args], env=env)
     p.wait_for(lambda: _http_ok(f"{s.airflow_url()}/api/v2/monitor/health"), "Airflow API server", 120,
