@@ -10,6 +10,8 @@ every object was read back and verified. Unchanged months upload nothing; late r
   `from_month` / `to_month` (YYYY-MM) are given.
 - First the bucket policy (lifecycle, versioning, public-access block, encryption, TLS-only) is applied and read
   back: any drift fails the run.
+- `prune_older_than_months` (0 = off, the default) deletes raw rows of older months only where the archive
+  verifies (objects re-read, digests equal to the warehouse's rows), and logs the counts.
 - On an empty warehouse over a non-empty archive the run stops and says so; with `restore_empty_warehouse` it
   restores everything instead (objects in STANDARD; archived tiers go through `restore_warehouse`).
 S3 through the amazon provider's S3Hook, connection `tracker_s3`.
@@ -43,6 +45,9 @@ MONTH = r"^$|^\d{4}-(0[1-9]|1[0-2])$"
                                  description="scheduled/backfill runs: months before the interval re-checked"),
         "restore_empty_warehouse": Param(False, type="boolean",
                                          description="on an empty warehouse over a non-empty archive: restore it"),
+        "prune_older_than_months": Param(0, type="integer", minimum=0,
+                                         description="0 (default): off. N: delete raw rows of months older than N "
+                                                     "months whose archive verifies (objects re-read first)"),
     },
     tags=["platform", "archive", "s3"],
     doc_md=__doc__,
@@ -111,8 +116,25 @@ def archive_warehouse():
         return {"from": first, "to": last, "uploaded": len(run.uploaded), "partitions": len(run.results),
                 "rows_uploaded": sum(r.rows for r in run.uploaded)}
 
+    @task()
+    def prune_archived(params=None, run_after=None) -> str:
+        from tracker.archive import prune
+        from tracker_airflow.hooks import WarehouseHook
+        from tracker_airflow.s3 import ArchiveS3
+
+        months = params["prune_older_than_months"]
+        if not months:
+            return "prune is off (prune_older_than_months = 0)"
+        index = run_after.year * 12 + run_after.month - 1 - months
+        before = f"{index // 12:04d}-{index % 12 + 1:02d}"
+        s3 = ArchiveS3()
+        with WarehouseHook().connect() as conn:
+            conn.autocommit = True
+            results = prune.prune(conn, s3.client(), s3.bucket, before=before, log=print)
+        return f"pruned {sum(r.deleted for r in results):,} rows of months before {before}"
+
     policy = apply_bucket_policy() >> check_bucket_policy()
-    [warehouse_ready(), policy] >> first_run() >> archive_months()
+    [warehouse_ready(), policy] >> first_run() >> archive_months() >> prune_archived()
 
 
 archive_warehouse()

@@ -49,6 +49,13 @@ def test_archive_dry_run_restore_and_fingerprint(adb, cli):
     assert restored.exit_code == 0, restored.output
     assert "restored 20 rows into 2 partitions; 2 identical to the archive" in restored.output
     assert cli("fingerprint", "--table", "raw.trakt__history").output == before.output
+    # AND prune says what it would delete, and deletes only with --delete
+    dry = cli("prune", "--before", "2026-11", "--table", "raw.trakt__history")
+    assert "raw.trakt__history 2026-10: kept (dry run: would delete 11 rows)" in dry.output, dry.output
+    assert adb.execute("select count(*) from raw.trakt__history").fetchone()[0] == 20
+    done = cli("prune", "--before", "2026-11", "--table", "raw.trakt__history", "--delete")
+    assert "deleted 11 rows in 1 months" in done.output, done.output
+    assert adb.execute("select count(*) from raw.trakt__history").fetchone()[0] == 9
 
 
 @pytest.mark.parametrize(("args", "message"), [

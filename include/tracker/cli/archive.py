@@ -153,7 +153,27 @@ def fingerprint(
         console.print(f"{t:<{width}}  {n:>12,}  {d}")
 
 
+def prune(
+    before: Annotated[str, typer.Option("--before", help="delete months before this one, YYYY-MM")],
+    table: Annotated[list[str] | None, typer.Option("--table", help="schema.table (repeatable); default all")] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="really delete (default: say what would go)")] = False,
+) -> None:
+    """Delete raw rows of months the archive verifiably holds (objects re-read, digests equal) — off by default."""
+    from tracker.archive import prune as pruning
+
+    before = _month(before, "--before")
+    tables = _tables(table)
+    client, bucket, _ = _s3()
+    with connect_warehouse(autocommit=True) as conn:
+        results = pruning.prune(conn, client, bucket, before=before, tables=tables, dry_run=not delete,
+                                log=console.print)
+    console.print(f"{'deleted' if delete else 'dry run:'} {sum(r.deleted for r in results):,} rows in "
+                  f"{sum(r.deleted > 0 for r in results)} months; {sum(bool(r.skipped) for r in results)} months kept"
+                  + ("" if delete else " (pass --delete to delete the verified ones)"))
+
+
 def register(app: typer.Typer) -> None:
     app.command("archive")(archive)
+    app.command("prune")(prune)
     app.command("restore")(restore)
     app.command("fingerprint")(fingerprint)
