@@ -47,6 +47,7 @@ RUN pip install --no-cache-dir --no-deps -e . \
 COPY --chown=airflow:0 dags/ ./dags/
 COPY --chown=airflow:0 plugins/ ./plugins/
 COPY --chown=airflow:0 dbt_project/ ./dbt_project/
+COPY --chown=airflow:0 dashboards/ ./dashboards/
 RUN mkdir -p /opt/airflow/.state/dbt /opt/airflow/auth /opt/airflow/logs
 
 # 4) The manifest the dbt DAG is rendered from (Cosmos LoadMode.DBT_MANIFEST), built into the image:

@@ -42,7 +42,7 @@ AIRFLOW_COMPONENTS = {
 }
 AIRFLOW_SERVICES = {"airflow-init", *AIRFLOW_COMPONENTS}
 REQUIRED_SERVICES = {"postgres", *AIRFLOW_SERVICES, "kafka", "minio", "minio-init", "metabase"}
-ONE_SHOT_SERVICES = {"airflow-init", "minio-init"}
+ONE_SHOT_SERVICES = {"airflow-init", "minio-init", "metabase-sync"}
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, ${VAR:+alt}
 VAR_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}")
@@ -631,3 +631,21 @@ def test_dockerfile_builds_the_manifest_the_dbt_dag_reads():
                             env=os.environ | {"TRACKER_PG_HOST": "build", "TRACKER_PG_PASSWORD": "build",
                                               "TRACKER_PG_PORT": "5432"})
     assert result.returncode == 0 and (target / "manifest.json").stat().st_size > 0, result.stdout[-2000:]
+
+
+def test_metabase_sync_runs_once_metabase_is_healthy_with_what_the_command_reads(services):
+    """The one-shot `tracker metabase sync` service: after Metabase is healthy, with the environment variables
+    the command reads (include/tracker/cli/report.py), the warehouse as Metabase's container sees it."""
+    import re
+
+    svc = services["metabase-sync"]
+    assert svc["depends_on"]["metabase"]["condition"] == "service_healthy"
+    assert svc.get("restart") == "no"
+    command = " ".join(svc["command"])
+    assert command.startswith("bash -c") and "tracker metabase sync --url http://metabase:3000" in command
+    read = set(re.findall(r'envvar="(TRACKER_METABASE_\w+)"', (ROOT / "include/tracker/cli/report.py").read_text()))
+    env = svc["environment"]
+    missing = read - {"TRACKER_METABASE_URL"} - set(env)  # the URL is the --url option
+    assert not missing, f"metabase-sync lacks {missing}"
+    assert env["TRACKER_METABASE_DB_HOST"] == "postgres" and "TRACKER_METABASE_PASSWORD" in env
+    assert "TRACKER_ANALYST_PASSWORD" in env
