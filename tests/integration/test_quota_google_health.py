@@ -1,0 +1,68 @@
+"""Concurrent backfill runs of one Google Health user through the DAG's hook (real client, demo API and its
+OAuth endpoint, the warehouse): every request passes the shared limiter, no window goes over the user's quota,
+and every run still loads its days completely, each sample once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+START = datetime(2026, 9, 7, tzinfo=UTC)
+
+
+def test_concurrent_runs_of_one_user_share_the_users_quota(warehouse, demo_api, airflow_db, monkeypatch):
+    import airflow  # noqa: F401 - initialising Airflow puts the plugins folder (tracker_airflow) on sys.path
+    from tracker.config import load_config
+    from tracker.sources import quota
+    from tracker.sources.google_health.extract import extract_person
+    from tracker.stack.local import seed_demo_sign_in
+    from tracker.windows import ExtractWindow
+    from tracker_airflow.hooks import GoogleHealthHook, WarehouseHook
+
+    # GIVEN the user's quota scaled down to 12 requests per 3 s (the real one is 300 per 60 s: same mechanism)
+    user, project = quota.QUOTAS["google_health"]
+    monkeypatch.setitem(quota.QUOTAS, "google_health", (
+        quota.Quota("google_health", 12, timedelta(seconds=3), "user", user.reference), project))
+    warehouse.execute("delete from auth.oauth_tokens")
+    seed_demo_sign_in()
+    warehouse.execute("delete from quota.requests where api = 'google_health'")
+    warehouse.execute("delete from raw.fitbit__heart_rate where source = 'google_health_api'")
+    person = load_config().choose("me")[0]
+    clients, errors = GoogleHealthHook().clients(), []
+
+    def backfill_run(day: int) -> None:  # what one DAG run's extract task does, for its own day
+        try:
+            window = ExtractWindow(START + timedelta(days=day), START + timedelta(days=day + 1))
+            with WarehouseHook().connect() as conn:
+                extract_person(conn, clients("google_health"), person, window, f"run-{day}", repull=timedelta(0))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    # WHEN three runs for three days go at the same time
+    runs = [threading.Thread(target=backfill_run, args=(day,)) for day in range(3)]
+    for t in runs:
+        t.start()
+    for t in runs:
+        t.join()
+    assert not errors, errors
+    # THEN no 3-second window admitted more than 12 requests for the user, across all runs
+    times = [r[0] for r in warehouse.execute(
+        "select extract(epoch from admitted_at)::float8 from quota.requests where api = 'google_health'"
+        " and subject = 'user:google_health' order by admitted_at").fetchall()]
+    assert len(times) > 3 * 12, len(times)   # the quota was really the bottleneck
+    j, busiest = 0, 0
+    for i, t in enumerate(times):
+        while j < len(times) and times[j] < t + 3:
+            j += 1
+        busiest = max(busiest, j - i)
+    assert busiest <= 12, busiest
+    # AND each run loaded its whole day: one heart-rate sample a minute, none twice
+    n, distinct = warehouse.execute(
+        "select count(*), count(distinct observed_at) from raw.fitbit__heart_rate where source = 'google_health_api'"
+        " and observed_at >= %s and observed_at < %s", (START, START + timedelta(days=3))).fetchone()
+    assert n == distinct == 3 * 24 * 60
+    warehouse.execute("delete from quota.requests where api = 'google_health'")
