@@ -72,6 +72,16 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
         "select person_id, count(*) from raw.fitbit__heart_rate where source = 'google_health_api'"
         " and observed_at >= %s and observed_at < %s group by 1", (DAY, DAY + timedelta(days=1))).fetchall())
     assert by_person == {"me": 24 * 60}, by_person
+    # AND the succeeded person's task updated the raw tables' Assets (what dbt_warehouse is scheduled on); the
+    # failed one's did not
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = {(e.asset.name, e.source_map_index) for e in session.query(AssetEvent).filter(
+            AssetEvent.source_dag_id == "google_health_fitness", AssetEvent.source_run_id == run.run_id)}
+    assert ("raw.fitbit__heart_rate", tis["me"].map_index) in events, events
+    assert not {e for e in events if e[1] == tis["revoked_person"].map_index}, events
     # AND every request went through the cross-process limiter, counted for the user and the project
     counted = dict(warehouse.execute("select subject, count(*) from quota.requests where api = 'google_health'"
                                      " group by 1").fetchall())
