@@ -49,7 +49,7 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
     WarehouseTokenStore(lambda: psycopg.connect(settings.warehouse_dsn()), "revoked_gh").save(
         Tokens(access_token="old", refresh_token="revoked", expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
     warehouse.execute("delete from raw.fitbit__heart_rate where source = 'google_health_api'")
-    warehouse.execute("delete from quota.requests where api = 'google_health'")
+    warehouse.execute("delete from quota.request_counts where api = 'google_health'")
     # WHEN the DAG runs one day
     capfd.readouterr()
     caplog.clear()
@@ -83,8 +83,8 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
     assert ("raw.fitbit__heart_rate", tis["me"].map_index) in events, events
     assert not {e for e in events if e[1] == tis["revoked_person"].map_index}, events
     # AND every request went through the cross-process limiter, counted for the user and the project
-    counted = dict(warehouse.execute("select subject, count(*) from quota.requests where api = 'google_health'"
-                                     " group by 1").fetchall())
+    counted = dict(warehouse.execute("select subject, sum(requests) from quota.request_counts"
+                                     " where api = 'google_health' group by 1").fetchall())
     assert counted.get("user:google_health", 0) > 0 and counted.get("project:demo-client-id", 0) >= \
         counted["user:google_health"], counted
 

@@ -4,9 +4,9 @@ request limiter in PostgreSQL that every task shares.
 The in-process token bucket (`google_health.client.RateLimiter`) keeps one client under its rate; it cannot see
 the other tasks. A backfill with 3 runs at a time would send 3 × 300 requests a minute for one Google user
 against Google's 300/min/user quota. `PostgresRateLimiter` counts in the warehouse every process reaches
-(`quota.requests`, ddl/055_quota.sql): a request is admitted only while fewer than `limit` were admitted for the
-same (api, subject) in the sliding window before it — checked and recorded in one transaction under an
-advisory lock per subject, in the database's clock. It holds for every window of that length, not only for
+(`quota.request_counts`, ddl/055_quota.sql): a request is admitted only while fewer than `limit` were admitted
+for the same (api, subject) in the window before it — checked and counted in one transaction under an advisory
+lock per subject, per second of the database's clock. It holds for every window of that length, not only for
 calendar minutes, so no minute (however it is cut) goes over. Nothing here imports Airflow.
 """
 
@@ -134,20 +134,26 @@ class Limit:
             raise ValueError(f"quota {self.subject!r}: limit must be ≥ 1 and the window positive")
 
 
-_ADMIT = """
-with used as (
-    select count(*) as n, min(admitted_at) as oldest from quota.requests
-     where api = %(api)s and subject = %(subject)s and admitted_at > clock_timestamp() - %(window)s
-)
-select n, extract(epoch from (oldest + %(window)s - clock_timestamp())) from used
+_USED = """
+select coalesce(sum(requests), 0), min(second) from quota.request_counts
+ where api = %(api)s and subject = %(subject)s
+   and second >= date_trunc('second', clock_timestamp()) - %(window)s
+"""
+_COUNT = """
+insert into quota.request_counts as c (api, subject, second, requests)
+values (%s, %s, date_trunc('second', clock_timestamp()), 1)
+on conflict (api, subject, second) do update set requests = c.requests + 1
 """
 
 
 class PostgresRateLimiter:
-    """`acquire()` blocks until every limit admits one more request, then records it — for all limits in one
-    transaction (a request spends every budget it counts against, or none). Thread-safe; one connection per
-    limiter, opened on first use with `connect` and reopened after an error. Same `acquire() -> float`
-    interface as the in-process `RateLimiter`, so it plugs into the Google Health client's `limiter` seam."""
+    """`acquire()` blocks until every limit admits one more request, then counts it — for all limits in one
+    transaction (a request spends every budget it counts against, or none). Counted per second of the
+    database's clock: the window's whole seconds plus the current one are summed, a conservative cover of every
+    sliding window of that length, so no window (calendar minute or any other cut) exceeds the limit, at the
+    price of one second of the window (300 per 61 s, not 60). Thread-safe; one connection per limiter, opened
+    on first use with `connect` and reopened after an error. Same `acquire() -> float` interface as the
+    in-process `RateLimiter`, so it plugs into the Google Health client's `limiter` seam."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection], api: str, limits: Sequence[Limit], *,
                  max_wait: timedelta = timedelta(minutes=30), sleep: Callable[[float], None] = time.sleep) -> None:
@@ -174,7 +180,7 @@ class PostgresRateLimiter:
             waited += wait
 
     def _try_admit(self) -> float:
-        """0 when admitted (and recorded); else the seconds until the fullest window frees a request."""
+        """0 when admitted (and counted); else the seconds until the fullest window's oldest second leaves it."""
         with self._lock:
             conn = self._connection()
             try:
@@ -183,17 +189,18 @@ class PostgresRateLimiter:
                     for q in self.limits:
                         conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))",
                                      (f"tracker.quota/{self.api}/{q.subject}",))
-                        n, free_in = conn.execute(_ADMIT, {"api": self.api, "subject": q.subject,
-                                                           "window": q.window}).fetchone()
-                        if n >= q.limit:
-                            wait = max(wait, float(free_in or 0) + 0.001)
+                        used, oldest = conn.execute(_USED, {"api": self.api, "subject": q.subject,
+                                                            "window": q.window}).fetchone()
+                        if used >= q.limit:
+                            # the oldest counted second leaves the sum once the current second is past it + window
+                            free_at = conn.execute("select extract(epoch from (%s::timestamptz + %s + interval "
+                                                   "'1 second' - clock_timestamp()))", (oldest, q.window)).fetchone()
+                            wait = max(wait, float(free_at[0]) + 0.001)
                     if wait > 0:
                         return wait
-                    conn.cursor().executemany(
-                        "insert into quota.requests (api, subject) values (%s, %s)",
-                        [(self.api, q.subject) for q in self.limits])
-                    conn.execute("delete from quota.requests where api = %s and subject = any(%s)"
-                                 " and admitted_at < clock_timestamp() - interval '1 day'",
+                    conn.cursor().executemany(_COUNT, [(self.api, q.subject) for q in self.limits])
+                    conn.execute("delete from quota.request_counts where api = %s and subject = any(%s)"
+                                 " and second < clock_timestamp() - interval '1 day'",
                                  (self.api, [q.subject for q in self.limits]))
                     return 0.0
             except psycopg.Error:
