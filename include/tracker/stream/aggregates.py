@@ -15,7 +15,7 @@ not depend on summation order: a replay, a batch or dbt give the same figures to
 | plays             | lastfm.scrobble (played_at)           | 1                                       | 5m, 1h, day   |
 | listening_seconds | spotify.stream (started_at)           | ms_played / 1000                        | 5m, 1h, day   |
 | watching_seconds  | netflix.viewing (started_at)          | duration seconds (promos: null)         | 5m, 1h, day   |
-|                   | trakt.watch (watched_at)              | runtime, else 45 min episode/110 movie  | 5m, 1h, day   |
+|                   | trakt.history (watched_at)            | runtime, else 45 min episode/110 movie  | 5m, 1h, day   |
 | videos_watched    | youtube.watch (watched_at; not ads)   | 1                                       | 5m, 1h, day   |
 | temperature       | open_meteo.weather (observed_at)      | temperature_2m °C                       | 5m, 1h, day   |
 
@@ -70,7 +70,7 @@ METRICS: dict[str, Metric] = {
     "spotify.stream": Metric("listening_seconds", lambda p: Decimal(p["ms_played"]) / 1000),
     "netflix.viewing": Metric("watching_seconds", lambda p: None if p.get("is_supplemental")
                               else p["duration_seconds"]),
-    "trakt.watch": Metric("watching_seconds", _trakt_seconds),
+    "trakt.history": Metric("watching_seconds", _trakt_seconds),
     "youtube.watch": Metric("videos_watched", lambda p: None if p.get("is_ad") else 1),
     "open_meteo.weather": Metric("temperature", lambda p: _dec(p["temperature_2m"])),
 }
