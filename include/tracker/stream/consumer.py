@@ -210,8 +210,8 @@ class MicroBatchConsumer:
                 last[p] = o
             for p, o in first.items():
                 if o > stored[p]:
-                    log.warning("partition %s: offsets %s..%s are missing from the log (retention or a lost "
-                                "log); continuing at %s", p, stored[p], o - 1, o)
+                    log.warning("partition %s: offsets %s..%s were not delivered (retention, a lost log, or "
+                                "offsets the broker skipped); continuing at %s", p, stored[p], o - 1, o)
 
             decoded = ev.decode_many([m.value() for m in fresh])
             staged: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
