@@ -108,9 +108,9 @@ def _demo(days: int) -> dict:
         with Steps() as step:
             step("demo export files (Netflix, Spotify, YouTube, Fitbit) through the importers")
             from tracker.demo.exports import import_demo_exports  # Netflix / Spotify / YouTube export files
-            import_demo_exports(days, echo=console.print)
+            import_demo_exports(days, echo=_line)
             from tracker.demo.fitbit_export import import_demo_export  # the Fitbit export before the API's window
-            import_demo_export(days, echo=console.print)
+            import_demo_export(days, echo=_line)
             step("Airflow: waiting for the DAGs to be parsed")
             secrets = s.Secrets.load_or_create()
             api = AirflowApi(s.airflow_url(), s.AIRFLOW_USER, secrets.airflow_admin_password)
@@ -154,6 +154,10 @@ def _demo(days: int) -> dict:
     console.print(f"demo done in {result['seconds']}s")
     _print_where()
     return result
+
+
+def _line(message: str) -> None:
+    console.print(message, soft_wrap=True)  # one line each, also in a log (no wrapping at 80 columns)
 
 
 SUMMARY_COLUMNS = ("person_id", "local_date", "steps", "resting_bpm", "asleep_minutes", "commits",
