@@ -25,6 +25,7 @@ def two_people(tmp_path, monkeypatch, warehouse):
     monkeypatch.setenv("TRACKER_CONFIG", str(path))
     yield [p["id"] for p in PEOPLE]
     warehouse.execute("delete from raw.tracker__people where person_id = 'revoked_person'")
+    warehouse.execute("delete from auth.oauth_tokens where account = 'revoked_gh'")
 
 
 def dag_run(dag_id: str, **kwargs):
