@@ -184,18 +184,26 @@ def gold_summary(conn, schema: str = "gold", days: int = 7) -> dict:  # noqa: AN
     return {"gold_rows": rows, "daily_summary": daily}
 
 
+SUMMARY_HEADERS = ("person", "date", "steps", "rest\nHR", "sleep\nmin", "commits", "music\nmin", "watch\nmin", "°C")
+
+
 def print_gold_summary(summary: dict) -> None:
+    """Two tables that fit 80 columns (a log file's width too)."""
+    from decimal import Decimal
+
+    from rich import box
     from rich.table import Table
 
-    rows = Table("gold table", "rows", title="Gold", title_justify="left")
+    rows = Table("gold table", "rows", title="Gold", title_justify="left", box=box.SIMPLE_HEAD)
     rows.columns[1].justify = "right"
     for table, n in summary["gold_rows"].items():
         rows.add_row(table, f"{n:,}")
     console.print(rows)
-    daily = Table(*(c.replace("_", " ") for c in SUMMARY_COLUMNS), title="fct_daily_summary, last 7 days",
-                  title_justify="left")
+    daily = Table(title="fct_daily_summary, last 7 days", title_justify="left", box=box.SIMPLE_HEAD)
+    for i, header in enumerate(SUMMARY_HEADERS):
+        daily.add_column(header, justify="left" if i < 2 else "right", no_wrap=True)
     for row in summary["daily_summary"]:
-        daily.add_row(*("" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
+        daily.add_row(*("" if v is None else f"{v:,.1f}" if isinstance(v, float | Decimal) else str(v)
                         for v in row.values()))
     console.print(daily if summary["daily_summary"] else "fct_daily_summary: no rows yet")
 
