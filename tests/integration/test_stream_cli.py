@@ -33,14 +33,14 @@ def test_replay_rebuilds_a_range_and_a_second_replay_changes_nothing(realtime, p
     people.heart_rate(pid, DAY, 200)
     people.commits(pid, DAY, 5)
     # WHEN a range is replayed from the shell
-    first = cli("replay", "--from", "2026-11-19", "--to", "2026-11-22", "--person", pid)
+    first = cli("replay", "--from", "2026-11-19", "--to", "2026-11-22", "--person", pid, "--idle", "1")
     assert first.exit_code == 0, first.output
     rng = (DAY - timedelta(days=1), DAY + timedelta(days=2))
     assert snapshot(realtime) == expected(realtime, *rng, ["heart_rate", "commits", "steps"])
     assert "windows changed" in first.output
     before = snapshot(realtime)
     # AND once more
-    second = cli("replay", "--from", "2026-11-19", "--to", "2026-11-22", "--person", pid)
+    second = cli("replay", "--from", "2026-11-19", "--to", "2026-11-22", "--person", pid, "--idle", "1")
     assert second.exit_code == 0, second.output
     # THEN nothing changed (the windows were recomputed to the same figures, none written)
     assert snapshot(realtime) == before

@@ -46,6 +46,7 @@ def replay(
     = None,
     consume: Annotated[bool, typer.Option("--consume/--no-consume", help="also run the consumer until idle "
                                           "(else the aggregate_events DAG picks the replay up)")] = True,
+    idle: Annotated[float, typer.Option(help="with --consume: stop when nothing came for this long (s)")] = 3.0,
 ) -> None:
     """Rebuild [from, to) in realtime: a reset per person and stream, then every raw row of the range. A
     second identical replay changes nothing."""
@@ -62,7 +63,7 @@ def replay(
             fail(str(exc))
         console.print(f"produced: {result.summary()}")
         if consume:
-            run = _consume(conn, kafka, max_seconds=None, idle_seconds=3.0, grace_minutes=10)
+            run = _consume(conn, kafka, max_seconds=None, idle_seconds=idle, grace_minutes=10)
             changed = sum(r.windows_changed for r in run.results)
             console.print(f"{changed:,} windows changed")
 
