@@ -91,7 +91,8 @@ def test_import_posts_real_asset_events_that_queue_dbt_warehouse(api_server, war
         from tracker.sources.catalogue import GOOGLE_HEALTH_TABLES
 
         api_tables = {t.qualified for t in GOOGLE_HEALTH_TABLES}
-        assert posted and posted <= api_tables
+        assert posted >= api_tables & set(refresh["changed_tables"]) and posted
+        assert posted | set(refresh["unknown_assets"]) == set(refresh["changed_tables"])
         assert set(refresh["unknown_assets"]) <= set(refresh["changed_tables"]) - api_tables
         events = api._call("GET", "/assets/events", params={"limit": 100, "order_by": "-timestamp"})["asset_events"]
         assert {e["asset_id"] for e in refresh["asset_events"]} <= {e["asset_id"] for e in events}
