@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow.sdk import Asset
-from tracker.sources.catalogue import SOURCES, api_sources
+from tracker.sources.catalogue import SOURCES, raw_tables
 from tracker.warehouse.loader import RawTable
 
 
@@ -20,5 +20,6 @@ def source_assets(source_id: str) -> list[Asset]:
 # GitHub entity → its raw table's asset (one extract task per entity)
 RAW_GITHUB = {t.name.removeprefix("github__"): raw_asset(t) for t in SOURCES["github"].tables}
 
-# the Asset of every raw table a DAG writes, each once; the dbt DAG is scheduled on any of them
-RAW_ASSETS = list({t.qualified: raw_asset(t) for s in api_sources() for t in s.tables}.values())
+# the Asset of every raw table a DAG or an import writes, each once; the dbt DAG is scheduled on any of them
+# (`tracker import …` posts an event for each table it changed, through the REST API)
+RAW_ASSETS = [raw_asset(t) for t in raw_tables()]
