@@ -124,21 +124,6 @@ class GoogleHealthHook(SourceHook):
     hook_name = "Google Health API"
     source_id = "google_health"
 
-    def clients(self) -> Callable[[str | None], Any]:
-        """As SourceHook's, with the cross-process limiter in the client's `limiter` seam: Google's 300
-        requests/min per user and 120,000/min per project hold across every task, run and backfill
-        (tracker.sources.quota, counted in the warehouse) instead of per process."""
-        from tracker.sources.quota import google_health_limiter
-
-        creds, make = self.credentials(), source(self.source_id).client
-
-        def client(account: str | None = None) -> Any:
-            built = make(creds, account)
-            built.limiter = google_health_limiter(WarehouseHook().connect, account or "", creds.login or None)
-            return built
-
-        return client
-
 
 HOOKS: dict[str, type[SourceHook]] = {h.source_id: h for h in (OpenMeteoHook, GitHubHook, LastfmHook, TraktHook,
                                                                GoogleHealthHook)}

@@ -63,3 +63,20 @@ def test_concurrent_runs_of_one_user_share_the_users_quota(warehouse, demo_api, 
         " and observed_at >= %s and observed_at < %s", (START, START + timedelta(days=3))).fetchone()
     assert n == distinct == 3 * 24 * 60
     warehouse.execute("delete from quota.request_counts where api = 'google_health'")
+
+
+def test_tracker_extract_builds_the_google_health_client_on_the_shared_limiter(warehouse, demo_api):
+    """`tracker extract google_health` (no Airflow) counts its requests in the same warehouse table as the DAGs."""
+    import psycopg
+    from tracker import settings
+    from tracker.cli.extract import credentials
+    from tracker.sources.catalogue import source
+
+    warehouse.execute("delete from quota.request_counts where api = 'google_health'")
+    src = source("google_health")
+    creds = credentials(src, demo=True, warehouse=lambda: psycopg.connect(settings.loader_dsn()))
+    client = src.client(creds, "google_health")
+    client.limiter.acquire()
+    counted = warehouse.execute("select subject, sum(requests) from quota.request_counts where api = 'google_health'"
+                                " group by 1 order by 1").fetchall()
+    assert counted == [("project:demo-client-id", 1), ("user:google_health", 1)]

@@ -135,13 +135,18 @@ def _google_health(c: Credentials, account: str | None) -> Any:
     from tracker.sources.google_health import oauth
     from tracker.sources.google_health.client import GoogleHealthClient
     from tracker.sources.google_health.token_table import WarehouseTokenStore
+    from tracker.sources.quota import google_health_limiter
 
     if c.warehouse is None or not account:
         raise ValueError("Google Health needs the warehouse (its tokens live in auth.oauth_tokens) and an account")
     client = oauth.OAuthClient(client_id=c.login, client_secret=c.secret or None,
                                token_url=c.settings.get("token_url") or oauth.TOKEN_URL)
     provider = oauth.TokenProvider(WarehouseTokenStore(c.warehouse, account), oauth.TokenEndpoint(client))
-    return GoogleHealthClient(token_provider=provider, **c.urls("base_url"), http=HttpClient(credential=c.label))
+    # Google's 300 requests/min per user and 120,000/min per project, counted in the warehouse: they hold
+    # across every task, run, backfill and `tracker extract` at once (tracker.sources.quota)
+    limiter = google_health_limiter(c.warehouse, account, c.login or None)
+    return GoogleHealthClient(token_provider=provider, **c.urls("base_url"), http=HttpClient(credential=c.label),
+                              limiter=limiter)
 
 
 # ------------------------------------------------------------------------------------------ the catalogue
