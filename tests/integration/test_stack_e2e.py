@@ -1,12 +1,15 @@
-"""The local stack as a user meets it: `up` (twice), login-only Airflow API, status, `down` by PID."""
+"""The local stack as a user meets it: `up` (twice), login-only Airflow API, status, a browser walk-through
+(tests/integration/browser_walkthrough.py), `down` by PID."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import browser_walkthrough
 import pytest
 import requests
 
@@ -21,7 +24,7 @@ def tracker(*args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, monkeypatch):
+def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, monkeypatch, tmp_path):
     import socket
 
     from tracker import settings
@@ -77,6 +80,12 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
         # AND the demo's runs for another window at the same logical date are replaced (`tracker demo --days 7`
         # after `make demo`'s 30 days), while anyone else's run there is one clear error, never a traceback
         _demo_runs_of_another_window_are_replaced(api, password)
+        # AND in a browser (headless Chromium): log in, trigger a DAG with params from its form and see the run
+        # succeed, follow a gold model's lineage in the dbt docs to its dashboard, open the report's chart
+        if browser_walkthrough.chromium() is None:
+            warnings.warn("Debian chromium is not installed: the browser walk-through did not run", stacklevel=1)
+        else:
+            browser_walkthrough.walk_through(TRACKER, tmp_path)
     finally:
         # WHEN the stack goes down — every service but the session's PostgreSQL, which later tests share
         # (`tracker down` stops it too, with a fast shutdown; restarting it under Airflow's in-process pool
