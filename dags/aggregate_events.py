@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
-from tracker_airflow.common import DEFAULT_ARGS, warehouse_ready
+from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, warehouse_ready
 
 EVENTS = Asset(name="tracker.events.v1", uri="kafka://tracker/tracker.events.v1", group="stream")
 
@@ -36,6 +36,7 @@ EVENTS = Asset(name="tracker.events.v1", uri="kafka://tracker/tracker.events.v1"
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    owner_links=OWNER_LINKS,
     default_args={**DEFAULT_ARGS, "retries": 2, "retry_delay": timedelta(seconds=10),
                   "execution_timeout": timedelta(minutes=10)},
     params={

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
-from tracker_airflow.common import DEFAULT_ARGS, warehouse_ready
+from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, warehouse_ready
 
 ARCHIVE_ASSET = Asset(name="tracker-archive", uri="s3://tracker-archive/warehouse/", group="archive")
 MONTH = r"^$|^\d{4}-(0[1-9]|1[0-2])$"
@@ -35,6 +35,7 @@ MONTH = r"^$|^\d{4}-(0[1-9]|1[0-2])$"
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    owner_links=OWNER_LINKS,
     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(hours=6)},
     params={
         "from_month": Param("", type="string", pattern=MONTH, description="first month (YYYY-MM); empty: see doc"),

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
-from tracker_airflow.common import DEFAULT_ARGS, PLAN_RETRY_POLICY, warehouse_ready
+from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, PLAN_RETRY_POLICY, warehouse_ready
 
 EVENTS = Asset(name="tracker.events.v1", uri="kafka://tracker/tracker.events.v1", group="stream")
 INSTANT = r"^$|^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$"
@@ -41,6 +41,7 @@ def _kafka():
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    owner_links=OWNER_LINKS,
     default_args={**DEFAULT_ARGS, "retries": 2, "retry_delay": timedelta(seconds=30),
                   "execution_timeout": timedelta(minutes=30)},
     params={

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from tracker_airflow.common import DEFAULT_ARGS
+from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS
 
 MONTH = r"^$|^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -25,6 +25,7 @@ MONTH = r"^$|^\d{4}-(0[1-9]|1[0-2])$"
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    owner_links=OWNER_LINKS,
     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(hours=6)},
     params={
         "tables": Param([], type="array", items={"type": "string"},

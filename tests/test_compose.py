@@ -649,3 +649,15 @@ def test_metabase_sync_runs_once_metabase_is_healthy_with_what_the_command_reads
     assert not missing, f"metabase-sync lacks {missing}"
     assert env["TRACKER_METABASE_DB_HOST"] == "postgres" and "TRACKER_METABASE_PASSWORD" in env
     assert "TRACKER_ANALYST_PASSWORD" in env
+
+
+def test_airflow_init_imports_the_api_pools_every_extract_task_runs_in(services):
+    """Without its pool a task never leaves the queue: compose creates the same pools as `tracker up`."""
+
+    script = " ".join(services["airflow-init"]["command"])
+    assert "pools_json" in script and "airflow pools import" in script
+    assert script.index("airflow db migrate") < script.index("airflow pools import")
+    from tracker.sources.catalogue import api_sources
+    from tracker.sources.quota import pool_name, pool_specs
+
+    assert {pool_name(s.id) for s in api_sources()} <= {p.name for p in pool_specs()}

@@ -39,6 +39,7 @@ def test_dag_file_imports_fast_and_is_well_formed(path, warm_airflow, airflow_db
     for dag in bag.dags.values():
         assert dag.tags, f"{dag.dag_id} has no tags"
         assert dag.doc_md and len(dag.doc_md) > 40, f"{dag.dag_id} has no docs"
+        assert (dag.owner_links or {}).get("tracker"), f"{dag.dag_id} has no owner link"
         for task in dag.tasks:
             assert task.owner == "tracker", f"{dag.dag_id}.{task.task_id} owner {task.owner!r}"
             assert task.retries >= 2, f"{dag.dag_id}.{task.task_id} retries {task.retries}"
