@@ -6,6 +6,8 @@ data tests; tests spanning several models run in their own task once all their m
 raw table's Asset is updated. Cosmos renders the graph from the manifest `tracker up` publishes after
 `dbt parse`; lineage is in the dbt docs site linked from the Airflow menu.
 
+`refresh_report` rewrites the local report (dashboards/*.yml, `tracker report`) once the models are done.
+
 `source_freshness` runs `dbt source freshness` once for every source, beside the models: the freshness rules
 of `models/staging/**/_*__sources.yml` (e.g. weather: warn after 36 h, error after 72 h without a load) are
 evaluated on every run. A warning is logged and the task succeeds; an error fails the task (and the run), naming
@@ -20,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import AssetAny, ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk import AssetAny, ExceptionRetryPolicy, RetryAction, RetryRule, task
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 from cosmos.operators.local import DbtSourceLocalOperator
@@ -67,3 +69,16 @@ with dbt_warehouse:
                                reason="dbt source freshness found a source past error_after")]),
                            dbt_cmd_flags=["--exclude", *unused] if unused else None,
                            doc_md="`dbt source freshness` of every used source: warn passes, error fails.")
+
+    # the local report (dashboards/*.yml over gold) is rewritten after every run, whatever its models' outcome;
+    # the stack's docs server serves it at <dbt docs>/report/ (linked from the Airflow menu)
+    @task(task_id="refresh_report", trigger_rule="all_done", retries=1,
+          doc_md="Rewrites the local report from gold (`tracker report`); served at <dbt docs>/report/.")
+    def refresh_report() -> dict:
+        from tracker.dashboards.report import regenerate
+
+        made = regenerate()
+        return {"pages": len(made.pages), "unavailable": [str(f) for f in made.failures]}
+
+    model_tasks = list(dbt_warehouse.leaves)
+    model_tasks >> refresh_report()

@@ -108,9 +108,10 @@ class AirflowApi:
             self._call("DELETE", f"/dags/{dag_id}/dagRuns/{existing}")
         raise RunConflict(f"{dag_id}: Airflow refused a run at logical date {end.isoformat()} (HTTP 409)")
 
-    def trigger_now(self, dag_id: str, note: str = "triggered by tracker demo") -> str:
+    def trigger_now(self, dag_id: str, note: str = "triggered by tracker demo", conf: dict | None = None) -> str:
         """A manual run without a logical date (for asset-scheduled DAGs such as dbt_warehouse)."""
-        return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "note": note})["dag_run_id"]
+        body = {"logical_date": None, "note": note, **({"conf": conf} if conf else {})}
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def runs(self, dag_id: str, limit: int = 50) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": limit})[

@@ -1,4 +1,4 @@
-"""Links from the Airflow UI to the dbt docs site (lineage) and Metabase (gold tables)."""
+"""Links from the Airflow UI to the dbt docs site (lineage), the local report and Metabase (gold tables)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ class TrackerLinksPlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "tracker_dbt_docs",
+        },
+        {
+            "name": "Dashboards (report)",
+            "href": os.environ.get("TRACKER_REPORT_URL",
+                                   os.environ.get("TRACKER_DOCS_URL", "http://127.0.0.1:28081") + "/report/"),
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "tracker_report",
         },
         {
             "name": "Metabase",

@@ -84,6 +84,7 @@ def test_extract_loads_what_the_dag_loads_and_reruns_change_nothing(source, ware
 @pytest.mark.parametrize(("args", "env", "message"), [
     (["extract", "nope", "--start", "2026-10-12", "--end", "2026-10-13"], {}, "unknown source 'nope'"),
     (["extract", "netflix", "--start", "2026-10-12", "--end", "2026-10-13"], {}, "read from export files"),
+    (["extract", "fitbit_export", "--start", "2026-10-12", "--end", "2026-10-13"], {}, "tracker import fitbit-export"),
     (["extract", "weather", "--start", "2026-13-01", "--end", "2026-10-13"], {}, "is not a date"),
     (["extract", "weather", "--start", "2026-10-13", "--end", "2026-10-12"], {}, "must be after --start"),
     (["extract", "weather", "--start", "2026-10-12", "--end", "2026-10-13", "--person", "nobody"], {},

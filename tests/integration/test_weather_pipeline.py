@@ -71,7 +71,8 @@ def test_overlapping_window_does_not_duplicate(warehouse, demo_api):
     assert first_day[0] == 24
 
 
-def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, airflow_db, dbt_manifest):
+def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, airflow_db, dbt_manifest, tmp_path,
+                                                          monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
     # GIVEN three days of raw weather loaded by the DAG
@@ -107,3 +108,12 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
         assert analyst.execute("select count(*) from gold.fct_weather_daily").fetchone()[0] == 4
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute("select 1 from raw.open_meteo__hourly")
+    # AND the DAG's last task rewrites the local report once every model task is done, whatever their outcome
+    report = full.get_task("refresh_report")
+    assert report.trigger_rule == "all_done"
+    assert [t.task_id for t in full.tasks if not t.downstream_task_ids] == ["refresh_report"]
+    assert "fct_weather_daily_model_build" in report.get_flat_relative_ids(upstream=True)
+    monkeypatch.setenv("TRACKER_REPORT_DIR", str(tmp_path / "report"))
+    assert full.partial_subset(["refresh_report"], include_upstream=False).test().state == "success"
+    page = (tmp_path / "report" / "daily_overview.html").read_text()
+    assert "Resting heart rate" in page

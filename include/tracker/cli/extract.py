@@ -80,7 +80,7 @@ def extract(
     except ValueError as exc:
         fail(str(exc))
     if src.kind != "api":
-        fail(f"{src.id} is read from export files: use `tracker import {src.id.removesuffix('_export')}`")
+        fail(f"{src.id} is read from export files: use `tracker import {src.id.replace('_', '-')}`")
     window_start, window_end = _day(start, "--start"), _day(end, "--end")
     if window_end <= window_start:
         fail(f"--end {end} must be after --start {start}")

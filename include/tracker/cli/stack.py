@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import typer
 
 from tracker import settings as s
-from tracker.cli.common import Steps, config, console, fail, json_output, print_json
+from tracker.cli.common import Steps, config, connect_warehouse, console, fail, json_output, print_json
 from tracker.sources.catalogue import source_dags
 
 app = typer.Typer()  # the commands below; register() adds them to the CLI
 SOURCE_DAGS = source_dags()  # every API source's DAG, from the source catalogue
+STREAM_DAGS = ("produce_events", "aggregate_events")
 
 
 def register(cli: typer.Typer) -> None:
@@ -27,7 +28,25 @@ def up(demo: bool = typer.Option(True, help="Point sources at the local demo API
     started = time.monotonic()
     _start_stack(demo)
     console.print(f"stack up in {time.monotonic() - started:.0f}s")
+    _offer_restore()
     _print_where()
+
+
+def _offer_restore() -> None:
+    """On an empty warehouse over a non-empty archive: say what it holds, ask (only on a terminal), restore."""
+    import sys
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tracker.archive import first_run, store
+
+    with connect_warehouse(autocommit=True) as conn:
+        try:
+            console.print(first_run.offer_restore(
+                conn, store.client_from_env(), store.default_bucket(),
+                ask=lambda question: sys.stdin.isatty() and typer.confirm(question, default=False), log=_line))
+        except (BotoCoreError, ClientError) as exc:  # the stack is up; the archive is only not readable now
+            console.print(f"archive: not checked (s3://{store.default_bucket()}: {exc})", soft_wrap=True)
 
 
 def _start_stack(demo: bool) -> None:
@@ -72,11 +91,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
 @app.command("init-warehouse")
 def init_warehouse() -> None:
     """Create schemas and raw tables if missing (the DAGs do this on their first run too)."""
-    import psycopg
-
     from tracker.warehouse.schema import ensure_warehouse, is_first_run
 
-    with psycopg.connect(s.loader_dsn()) as conn:
+    with connect_warehouse() as conn:
         first = is_first_run(conn)
         applied = ensure_warehouse(conn)
     console.print(f"first run: {first}; applied: {', '.join(applied) or 'nothing new'}")
@@ -143,6 +160,20 @@ def _demo(days: int) -> dict:
             result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state}
             step("dbt docs generate (the catalog now that the tables exist)")
             local.dbt("docs", "generate")
+            step("the local report (dashboards/*.yml over gold)")
+            from tracker.dashboards.report import regenerate, report_url
+
+            made = regenerate()
+            result["report"] = {"url": report_url(), "unavailable": [str(f) for f in made.failures]}
+            # the fast path: raw rows → Kafka → realtime aggregates (the DAGs' own schedules go on from here)
+            step("produce_events → aggregate_events: the last two days through Kafka into realtime")
+            for dag_id in STREAM_DAGS:
+                api.wait_for_dag(dag_id)
+                api.unpause(dag_id)
+                run_id = api.trigger_now(dag_id, conf={"idle_seconds": 3} if dag_id == "aggregate_events" else None)
+                if (state := api.wait_for_run(dag_id, run_id, timeout=600)) != "success":
+                    raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
+                result["runs"][dag_id] = {"run_id": run_id, "state": state}
     except (RuntimeError, TimeoutError, requests.RequestException) as exc:  # StackError, RunConflict too
         fail(str(exc))
     import psycopg
@@ -216,6 +247,7 @@ def _print_where() -> None:
         f"  Analyst      {s.warehouse_dsn(s.ANALYST_ROLE, password='***')}  (analyst_password; read-only, "
         "gold only: use it for Metabase)\n"
         f"  dbt docs     {s.docs_url()}  (same login as Airflow)\n"
+        f"  Report       {s.docs_url()}/report/  (same login; `tracker report` rewrites it)\n"
         f"  S3 (moto)    {s.s3_endpoint()}  bucket {s.BUCKET}\n"
         f"  Kafka        {s.kafka_bootstrap()}\n"
         f"  Demo APIs    {s.demo_url()}\n"
