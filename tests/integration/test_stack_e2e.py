@@ -34,6 +34,8 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         monkeypatch.setenv("TRACKER_DEMO_PORT", str(sock.getsockname()[1]))
+    # the weather rows this test's DAG runs load are removed afterwards: later tests share the warehouse
+    loaded_before = _weather_run_ids()
 
     try:
         # GIVEN the stack started twice: the second `up` reuses every process
@@ -87,6 +89,7 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
         else:
             browser_walkthrough.walk_through(TRACKER, tmp_path)
     finally:
+        _remove_rows_loaded_since(loaded_before)
         # WHEN the stack goes down — every service but the session's PostgreSQL, which later tests share
         # (`tracker down` stops it too, with a fast shutdown; restarting it under Airflow's in-process pool
         # is what this test avoids)
@@ -97,6 +100,25 @@ def test_up_twice_login_required_status_and_down_leaves_nothing(pg, airflow_db, 
     # THEN no process it started is left, not even a child in their process groups
     assert not [pid for pid in pids.values() if processes._group_alive(pid)]
     assert not any(pid for name, pid in local.status()["services"].items() if name != "postgres")
+
+
+def _weather_run_ids() -> set[str] | None:
+    import psycopg
+    from tracker import settings
+
+    with psycopg.connect(settings.loader_dsn()) as conn:
+        if conn.execute("select to_regclass('raw.open_meteo__hourly')").fetchone()[0] is None:
+            return None
+        return {r[0] for r in conn.execute("select distinct _run_id from raw.open_meteo__hourly")}
+
+
+def _remove_rows_loaded_since(run_ids: set[str] | None) -> None:
+    import psycopg
+    from tracker import settings
+
+    with psycopg.connect(settings.loader_dsn()) as conn:
+        if conn.execute("select to_regclass('raw.open_meteo__hourly')").fetchone()[0] is not None:
+            conn.execute("delete from raw.open_meteo__hourly where not (_run_id = any(%s))", (list(run_ids or ()),))
 
 
 def _demo_runs_of_another_window_are_replaced(api_url: str, password: str) -> None:
