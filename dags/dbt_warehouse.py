@@ -72,7 +72,7 @@ with dbt_warehouse:
 
     # the local report (dashboards/*.yml over gold) is rewritten after every run, whatever its models' outcome;
     # the stack's docs server serves it at <dbt docs>/report/ (linked from the Airflow menu)
-    @task(task_id="refresh_report", trigger_rule="all_done", retries=1,
+    @task(task_id="refresh_report", trigger_rule="all_done", retries=2,
           doc_md="Rewrites the local report from gold (`tracker report`); served at <dbt docs>/report/.")
     def refresh_report() -> dict:
         from tracker.dashboards.report import regenerate
