@@ -5,6 +5,7 @@ always be "stale")."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -54,7 +55,8 @@ def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weath
     # THEN the freshness task ran dbt's rules and succeeded; warnings are in its log, unused sources were skipped
     assert run.state == "success", log[-3000:]
     assert "PASS freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
-    assert "WARN freshness of fitbit.fitbit__heart_rate" in log
+    # (fitbit heart rate: WARN when empty, PASS when an earlier test of the session loaded it just now)
+    assert re.search(r"(WARN|PASS) freshness of fitbit\.fitbit__heart_rate", log), log[-3000:]
     assert "START freshness of lastfm." not in log and "START freshness of github." not in log
     # WHEN the last weather load is 40 h old (past warn_after 36 h), THEN it warns and the task still succeeds
     warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '40 hours'")
