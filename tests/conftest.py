@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,15 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 _STATE = Path(tempfile.mkdtemp(prefix="tracker-test-"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:

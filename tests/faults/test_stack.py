@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import errors, sql
+from support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -139,14 +140,6 @@ def test_no_parent_folder_is_loosened(private_tmp, fault):
     with pytest.raises(OSError):
         os.getxattr(home, "system.posix_acl_access")
     fault.record(str(caught.value)[:90])
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture()

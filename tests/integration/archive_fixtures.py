@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support import free_port
 
 # a table with every awkward value the archive must give back exactly; partitioned by month of `ts`
 EDGE_DDL = """
@@ -55,12 +56,6 @@ insert into raw.archive_test__edge_values values
 
 
 SMALL_PART = 256 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,13 @@ Called by tests/integration/test_stack_e2e.py against the stack it started (one 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from support import chromium
+
 DAG = "weather_open_meteo"
-
-
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def walk_through(tracker_bin: str, screenshots: Path) -> dict:

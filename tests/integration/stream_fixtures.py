@@ -13,16 +13,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support import free_port
 from tracker.stream.topics import KafkaSettings
 
 REALTIME_TABLES = ("events", "aggregates", "consumer_offsets", "topic_generations", "producer_watermarks",
                    "produce_runs", "event_watermarks", "dead_letters", "batch_log")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Tansu:

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 from types import SimpleNamespace
 
 import pytest
+from support import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture()

@@ -6,12 +6,12 @@ The real commands through typer's CliRunner (registered into a fresh app), the s
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 import typer
+from support import free_port as _free_port
 from tracker import settings
 from typer.testing import CliRunner
 
@@ -94,12 +94,6 @@ def test_redact_masks_stack_secrets_and_dsn_passwords(pg, monkeypatch):
     assert secrets.loader_password not in masked and secrets.jwt_secret not in masked
     assert "p@ss word" not in masked
     assert masked.count("***") == 4
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_dbt_failing_under_up_shows_dbt_error_not_a_traceback():

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import chromium as _chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -186,12 +187,6 @@ def test_the_report_has_a_page_per_dashboard_with_every_chart_and_its_rows(built
                 else:  # the chart carries exactly the question's rows, and a div to draw into
                     assert spec["vega_lite"]["data"]["values"] == json.loads(json.dumps(rows)), q.id
                     assert f'<div class="chart" id="chart-{q.id}">' in section
-
-
-def _chromium() -> str | None:
-    import shutil
-
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(_chromium() is None, reason="Debian chromium is not installed (apt-get install chromium)")
