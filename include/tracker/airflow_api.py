@@ -139,6 +139,34 @@ class AirflowApi:
         """The DAG's details (GET /dags/{dag_id}: is_paused, …)."""
         return self._call("GET", f"/dags/{dag_id}")
 
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        """Every task instance of a run (a mapped task's instances each: map_index, rendered_map_index, state)."""
+        found: list[dict] = []
+        while True:
+            page = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                              params={"limit": 100, "offset": len(found)})
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
+
+    def failure_reason(self, dag_id: str, run_id: str, ti: dict) -> str:
+        """Why a task instance failed, from its last try's log: the failure notifier's line (`tracker task
+        failed: … error=…`, its error part), else the last error line; '' when the log says nothing."""
+        try:
+            log = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/"
+                             f"{max(1, ti.get('try_number') or 1)}",
+                             params={"map_index": ti.get("map_index", -1), "full_content": "true"},
+                             headers={"Accept": "application/json"})
+        except AirflowRefused:
+            return ""
+        events = [e.get("event", "") if isinstance(e, dict) else str(e) for e in (log or {}).get("content", [])]
+        for event in reversed(events):
+            if event.startswith("tracker task failed:") and " error=" in event:
+                return event.split(" error=", 1)[1].strip()
+        errors = [e for e, raw in zip(events, (log or {}).get("content", []), strict=True)
+                  if isinstance(raw, dict) and raw.get("level") in ("error", "critical")]
+        return errors[-1].strip() if errors else ""
+
     def dag_ids(self) -> list[str]:
         """Every DAG the API server knows, sorted."""
         ids: list[str] = []

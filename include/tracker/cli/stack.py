@@ -10,6 +10,7 @@ import typer
 
 from tracker import settings as s
 from tracker.cli.common import Steps, config, connect_warehouse, console, fail, json_output, print_json
+from tracker.demo.study_config import revoked_ids
 from tracker.sources.catalogue import source_dags
 
 app = typer.Typer()  # the commands below; register() adds them to the CLI
@@ -101,21 +102,40 @@ def init_warehouse() -> None:
 
 @app.command()
 def demo(days: int = typer.Option(30, min=1, max=92),
+         people: int = typer.Option(0, "--people", min=0, max=500,
+                                    help="A demo study: N pseudonymous people (p01, p02, …) with every demo account "
+                                         "instead of the config's people (written to <state>/study/people.yml)."),
+         revoked: int = typer.Option(0, "--revoked", min=0,
+                                     help="With --people: the last N people's Google sign-ins are revoked; their "
+                                          "extract fails alone and the demo goes on with everyone else."),
          as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (progress on stderr).")
          ) -> None:
     """Bring the stack up on demo data and run the pipeline for the last `days` days through Airflow."""
+    if revoked and not people:
+        fail("--revoked needs --people N (a demo study)", code=2)
     with json_output(as_json):
-        result = _demo(days)
+        result = _demo(days, people, revoked)
     if as_json:
         print_json(result)
+    if result.get("unexpected_failures"):
+        raise typer.Exit(1)
 
 
-def _demo(days: int) -> dict:
+def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
     from tracker.airflow_api import AirflowApi, RunConflict
     from tracker.stack import local
 
     began = time.monotonic()
+    study = _use_study_config(people, revoked) if people else None
     _start_stack(demo=True)
+    if study:
+        import psycopg
+
+        from tracker.demo.study_config import seed_sign_ins
+
+        seed_sign_ins(lambda: psycopg.connect(s.warehouse_dsn()), people, revoked)
+        console.print(f"study: {people} people ({study}); Google sign-ins seeded"
+                      f"{f', revoked: {revoked}' if revoked else ''}", soft_wrap=True)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     result: dict = {"window": {"start": start.isoformat(), "end": end.isoformat()}, "runs": {}}
@@ -144,17 +164,21 @@ def _demo(days: int) -> dict:
                 api.unpause(dag_id)  # runs of a paused DAG stay queued
             for dag_id, run_id in runs.items():
                 step(f"{dag_id}: run {run_id} for [{start:%Y-%m-%d}, {end:%Y-%m-%d})")
-                if (state := api.wait_for_run(dag_id, run_id)) != "success":
+                state = api.wait_for_run(dag_id, run_id, timeout=600 + 30 * people)
+                failed = _failed_people(api, dag_id, run_id) if state != "success" else {}
+                if state != "success" and not failed:
                     raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
                 api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
-                result["runs"][dag_id] = {"run_id": run_id, "state": state}
+                result["runs"][dag_id] = {"run_id": run_id, "state": state, "failed_people": failed}
+                for person, reason in failed.items():  # a person's failure is theirs: the others' rows are in
+                    _line(f"  ✗ {dag_id}: {person} failed alone: {reason or 'see the task log in Airflow'}")
             # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
             # from now on each raw Asset event triggers it
             step("dbt_warehouse: one dbt build of silver and gold (Cosmos, one task per model)")
             api.unpause("dbt_warehouse")
             api.wait_until_idle("dbt_warehouse")
             dbt_run_id = api.trigger_now("dbt_warehouse")
-            state = api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900)
+            state = api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900 + 30 * people)
             if state != "success":
                 raise RuntimeError(f"dbt_warehouse run {dbt_run_id} ended {state}: see {s.airflow_url()}")
             result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state}
@@ -180,11 +204,80 @@ def _demo(days: int) -> dict:
 
     with psycopg.connect(s.warehouse_dsn()) as conn:
         result.update(gold_summary(conn))
+        if study:
+            result["people"] = study_summary(conn, start.date(), end.date())
     result["seconds"] = round(time.monotonic() - began)
     print_gold_summary(result)
+    if study:
+        print_study_summary(result["people"])
+    expected = set(revoked_ids(people, revoked)) if study else set()
+    result["unexpected_failures"] = {dag_id: sorted(set(run.get("failed_people", {})) - expected)
+                                     for dag_id, run in result["runs"].items()
+                                     if set(run.get("failed_people", {})) - expected}
+    for dag_id, ids in result["unexpected_failures"].items():
+        console.print(f"[red]✗[/red] {dag_id}: {', '.join(ids)} failed (see above)", soft_wrap=True)
     console.print(f"demo done in {result['seconds']}s")
     _print_where()
     return result
+
+
+def _use_study_config(people: int, revoked: int) -> str:
+    """Write the study's config, point this process at it, and restart Airflow if it runs with another config
+    (the DAGs read the config in Airflow's processes). The warehouse and its rows are untouched."""
+    import os
+
+    from tracker.demo.study_config import write_study_config
+    from tracker.stack import local
+
+    try:
+        path = write_study_config(s.state_dir() / "study" / "people.yml", people, revoked)
+    except ValueError as exc:
+        fail(str(exc))
+    os.environ["TRACKER_CONFIG"] = str(path)
+    running, current = local.airflow_config()
+    if running and current != str(path):
+        _line(f"Airflow runs with {current or 'the packaged default config'}: restarting it with {path}")
+        local.stop_airflow()
+    return str(path)
+
+
+def _failed_people(api, dag_id: str, run_id: str) -> dict[str, str]:  # noqa: ANN001 - an AirflowApi
+    """person → why, for a run whose only failed tasks are mapped per-person extracts; {} when another task
+    failed too (then the run's failure is not one person's)."""
+    tis = api.task_instances(dag_id, run_id)
+    failed = [ti for ti in tis if ti["state"] in ("failed", "upstream_failed")]
+    if not failed or any(ti.get("map_index", -1) < 0 for ti in failed):
+        return {}
+    return {str(ti.get("rendered_map_index") or ti["map_index"]): api.failure_reason(dag_id, run_id, ti)
+            for ti in failed}
+
+
+STUDY_COLUMNS = ("person_id", "days", "health_days", "steps", "resting_bpm", "asleep_minutes", "commits",
+                 "listened_minutes")
+
+
+def study_summary(conn, start, end) -> list[dict]:  # noqa: ANN001 - a psycopg connection, dates
+    """One row per person over the demo's window: days in gold, days with health data, and daily means."""
+    cur = conn.execute(
+        "select person_id, count(*), count(*) filter (where has_health_data), round(avg(steps)),"
+        " round(avg(resting_bpm)::numeric, 1), round(avg(asleep_minutes)), round(avg(commits)::numeric, 1),"
+        " round(avg(listened_minutes)) from gold.fct_daily_summary where local_date >= %s and local_date < %s"
+        " group by person_id order by person_id", (start, end))
+    return [dict(zip(STUDY_COLUMNS, row, strict=True)) for row in cur]
+
+
+def print_study_summary(rows: list[dict]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="The study, per person (means per day of the window)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for i, header in enumerate(("person", "days", "health\ndays", "steps", "rest\nHR", "sleep\nmin", "commits",
+                                "music\nmin")):
+        table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table if rows else "fct_daily_summary: nobody in the window yet")
 
 
 def _line(message: str) -> None:

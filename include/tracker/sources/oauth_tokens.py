@@ -158,6 +158,12 @@ class TokenProvider:
                 raise self.store.reauth(f"no tokens stored in {self.store.path}")
             if tokens.access_token != rejected and tokens.fresh(self.clock(), self.leeway):
                 return tokens.access_token
-            new = self.endpoint.refresh(tokens)
+            try:
+                new = self.endpoint.refresh(tokens)
+            except Exception as exc:
+                again = self.store.reauth(getattr(exc, "reason", None) or str(exc))
+                if type(exc) is type(again):  # the endpoint's "sign in again": the store knows whose sign-in
+                    raise again from None
+                raise
             self.store.save(new)  # persisted before use: a rotated refresh token is never lost
             return new.access_token

@@ -163,6 +163,26 @@ def start_airflow(demo: bool) -> None:
                "airflow-api-server")
 
 
+def airflow_config() -> tuple[bool, str | None]:
+    """Whether Airflow's scheduler runs, and the TRACKER_CONFIG it was started with (None: the packaged
+    default): the DAGs read the config in Airflow's processes, not in the CLI's."""
+    import psutil
+
+    record = p.read_record("airflow-scheduler")
+    leader = record.leader() if record else None
+    if leader is None:
+        return False, None
+    try:
+        return True, leader.environ().get("TRACKER_CONFIG") or None
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        return True, None
+
+
+def stop_airflow() -> list[str]:
+    """Stop Airflow's components only (the next `up` starts them again with the current environment)."""
+    return [name for name in reversed(AIRFLOW_COMPONENTS) if p.stop(name)]
+
+
 def dbt(*args: str, demo: bool = True, check: bool = True) -> subprocess.CompletedProcess:
     """dbt in the project with the stack's env, output captured; with `check`, a failure raises ToolFailed
     ending with dbt's last output lines."""

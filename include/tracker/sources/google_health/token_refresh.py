@@ -40,11 +40,13 @@ class OAuthError(PermanentSourceError):
 class ReauthRequired(AuthError):
     """The refresh token no longer works; only a new sign-in helps."""
 
-    def __init__(self, detail: str, *, status: int | None = None) -> None:
+    def __init__(self, detail: str, *, status: int | None = None, account: str | None = None) -> None:
+        command = f"{REAUTH_COMMAND} --account {account}" if account else REAUTH_COMMAND
+        who = f" of account {account!r}" if account else ""
         PermanentSourceError.__init__(
-            self, f"Google Health sign-in is no longer valid ({detail}). Refresh tokens are revoked when access is "
-                  f"withdrawn and expire after 7 days while the OAuth app is in 'Testing' status. "
-                  f"Run `{REAUTH_COMMAND}` to sign in again.", status=status, reason=detail)
+            self, f"Google Health sign-in{who} is no longer valid ({detail}). Refresh tokens are revoked when "
+                  f"access is withdrawn and expire after 7 days while the OAuth app is in 'Testing' status. "
+                  f"Run `{command}` to sign in again.", status=status, reason=detail)
         self.credential = credential_label(CREDENTIAL)
 
 

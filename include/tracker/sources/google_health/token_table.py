@@ -16,4 +16,6 @@ PROVIDER = "google_health"
 
 class WarehouseTokenStore(oauth_tokens.WarehouseTokenStore):
     def __init__(self, connect: Callable[[], psycopg.Connection], account: str, provider: str = PROVIDER) -> None:
-        super().__init__(connect, account, provider, Tokens, ReauthRequired)
+        # the "sign in again" error names this account's command (`tracker auth google-health --account …`)
+        super().__init__(connect, account, provider, Tokens,
+                         lambda detail: ReauthRequired(detail, account=account))
