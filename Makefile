@@ -27,8 +27,9 @@ down:
 status: venv
 	$(BIN)/tracker status
 
+# `make demo PEOPLE=20 REVOKED=1`: a demo study (tracker demo --people 20 --revoked 1)
 demo: venv
-	$(BIN)/tracker demo
+	$(BIN)/tracker demo $(if $(PEOPLE),--people $(PEOPLE)) $(if $(REVOKED),--revoked $(REVOKED))
 
 test: venv
 	$(BIN)/python -m pytest

@@ -117,6 +117,17 @@ class AirflowApi:
         return self._call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": limit})[
             "dag_runs"]
 
+    def run(self, dag_id: str, run_id: str) -> dict:
+        """One run's details (state, start_date, end_date, …)."""
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def run_seconds(self, dag_id: str, run_id: str) -> float | None:
+        """How long a finished run took (its start to its end, as Airflow recorded them)."""
+        run = self.run(dag_id, run_id)
+        if not (run.get("start_date") and run.get("end_date")):
+            return None
+        return (datetime.fromisoformat(run["end_date"]) - datetime.fromisoformat(run["start_date"])).total_seconds()
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

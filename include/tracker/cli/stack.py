@@ -169,7 +169,8 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
                 if state != "success" and not failed:
                     raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
                 api.wait_until_idle(dag_id)  # unpausing also scheduled yesterday's run
-                result["runs"][dag_id] = {"run_id": run_id, "state": state, "failed_people": failed}
+                result["runs"][dag_id] = {"run_id": run_id, "state": state, "failed_people": failed,
+                                          "seconds": api.run_seconds(dag_id, run_id)}
                 for person, reason in failed.items():  # a person's failure is theirs: the others' rows are in
                     _line(f"  ✗ {dag_id}: {person} failed alone: {reason or 'see the task log in Airflow'}")
             # one dbt run over everything loaded (while dbt_warehouse was paused, raw Asset events queued nothing);
@@ -181,7 +182,8 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
             state = api.wait_for_run("dbt_warehouse", dbt_run_id, timeout=900 + 30 * people)
             if state != "success":
                 raise RuntimeError(f"dbt_warehouse run {dbt_run_id} ended {state}: see {s.airflow_url()}")
-            result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state}
+            result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state,
+                                               "seconds": api.run_seconds("dbt_warehouse", dbt_run_id)}
             step("dbt docs generate (the catalog now that the tables exist)")
             local.dbt("docs", "generate")
             step("the local report (dashboards/*.yml over gold)")
