@@ -55,6 +55,10 @@ def warehouse_ready(run_id=None) -> bool:
     return first
 
 
+# Google's cap on the users of an OAuth app that has not been verified (its "Testing" apps also expire
+# refresh tokens after 7 days: gold.dim_person_sync shows each sign-in's expiry)
+GOOGLE_UNVERIFIED_USER_CAP = 100
+
 # A bad param or config is fixed by the person who triggered the run, not by retrying.
 PLAN_RETRY_POLICY = ExceptionRetryPolicy(rules=[
     RetryRule(exception=ValueError, action=RetryAction.FAIL, reason="bad run params or config: fix and trigger again"),
@@ -135,6 +139,12 @@ def choose_people(source: str, params=None, data_interval_start=None, data_inter
         raise ValueError(f"{len(people_served(config, account))} people have a trakt account "
                          f"({', '.join(people_served(config, account))}), but one Trakt connection holds one "
                          "user's token")
+    served = len(people_served(config, account))
+    if source == "google_health" and served > GOOGLE_UNVERIFIED_USER_CAP:
+        # not an error (a verified app has no cap), but the sign-ins past the cap fail: say why before they do
+        print(f"warning: {served} people have a google_health account; Google caps an OAuth app that is not "
+              f"verified at {GOOGLE_UNVERIFIED_USER_CAP} users — verify the app (OAuth consent screen) or split "
+              "the study over several OAuth clients")
     print(f"{source}: window {window}; people: {', '.join(ids) or 'nobody'}")
     return ids
 

@@ -66,7 +66,7 @@ def test_a_revoked_sign_in_fails_that_person_alone_and_says_who_and_why(two_peop
     [line] = {ln[ln.index("tracker task failed:"):].split(" [tracker_airflow.notify]")[0]
               for ln in log.splitlines() if "tracker task failed:" in ln and "person=revoked_person" in ln}
     assert "dag=google_health_fitness task=extract_load_health" in line and "invalid_grant" in line, line
-    assert "tracker auth google-health" in line, line
+    assert "tracker auth google-health --account revoked_gh" in line, line  # that person's sign-in row
     assert not [ln for ln in log.splitlines() if "tracker task failed:" in ln and "person=me" in ln]
     # AND the other person's rows are loaded (one sample a minute of the day), the revoked person's none
     by_person = dict(warehouse.execute(
@@ -139,3 +139,25 @@ def test_choosing_people_names_what_is_wrong(two_people):
                                          r"nobody\)"):
         choose_people(config, "github", ["me"])
     assert [p.id for p in config_for(config, "revoked_person").people] == ["revoked_person"]
+
+
+def test_more_google_people_than_an_unverified_app_may_sign_in_is_warned_before_it_fails(tmp_path, monkeypatch,
+                                                                                        capsys):
+    import airflow  # noqa: F401 - initialising Airflow puts the plugins folder (tracker_airflow) on sys.path
+    from tracker_airflow.common import GOOGLE_UNVERIFIED_USER_CAP, choose_people
+
+    def study(n: int) -> None:
+        people = [{"id": f"p{i:03d}", "timezone": "Europe/Berlin", "accounts": {"google_health": f"p{i:03d}"}}
+                  for i in range(n)]
+        path = tmp_path / f"study{n}.yml"
+        path.write_text(yaml.safe_dump({"people": people}))
+        monkeypatch.setenv("TRACKER_CONFIG", str(path))
+
+    start, end = DAY, DAY + timedelta(days=1)
+    study(GOOGLE_UNVERIFIED_USER_CAP)
+    assert len(choose_people.function("google_health", {}, start, end, None)) == GOOGLE_UNVERIFIED_USER_CAP
+    assert "warning" not in capsys.readouterr().out
+    study(GOOGLE_UNVERIFIED_USER_CAP + 1)
+    ids = choose_people.function("google_health", {}, start, end, None)
+    assert len(ids) == GOOGLE_UNVERIFIED_USER_CAP + 1   # everyone still runs: a verified app has no cap
+    assert "caps an OAuth app that is not verified at 100 users" in capsys.readouterr().out
