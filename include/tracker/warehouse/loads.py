@@ -1,8 +1,9 @@
 """One load of one source's records into one raw table: validate → quarantine → load, and its summary.
 
 Every API extract ends here: `load_validated` splits records into rows and rejects, `load_checked` merges
-(or replaces) the rows and replaces the quarantine of the same scope in one transaction, and both answer
-one `Load` — the figures every extract, DAG task and `tracker extract` report.
+(or replaces) the rows, replaces the quarantine of the same scope and appends the load's row to the load log
+(raw.tracker__load_log, tracker.warehouse.load_log) in one transaction, and both answer one `Load` — the
+figures every extract, DAG task and `tracker extract` report. A load that rolls back leaves no log row.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import psycopg
 
 from tracker.warehouse import quarantine
+from tracker.warehouse.load_log import log_load
 from tracker.warehouse.loader import LoadResult, RawTable, Window, load, replace_window
 from tracker.warehouse.quarantine import Rejected
 
@@ -72,13 +74,15 @@ class Load:
 
 def load_checked(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence[Any]],
                  rejected: Iterable[Rejected], *, run_id: str, window: Window, quarantine_scope: QuarantineScope,
-                 replace: bool = False, scope: str = "") -> Load:
-    """Load checked rows and replace the quarantine of the same scope, in one transaction.
+                 replace: bool = False, scope: str = "", started_at: datetime | None = None) -> Load:
+    """Load checked rows, replace the quarantine of the same scope and log the load, in one transaction.
 
     `rows` is read to the end before anything is written (an API's paging and retries never run under the
     table's lock), and only then `rejected`, so a generator may collect rejects while it yields rows.
     `replace` uses the delete-the-window fast path (append-only sample tables) instead of the keyed merge.
+    `started_at` (default: now) is when the load began: the log's duration includes reading the rows.
     """
+    started_at = started_at or datetime.now(UTC)
     rows = list(rows)
     rejected = list(rejected)
     q = quarantine_scope
@@ -87,8 +91,9 @@ def load_checked(conn: psycopg.Connection, table: RawTable, rows: Iterable[Seque
         n_bad = quarantine.replace(conn, person_id=q.person_id, source=q.source, entity=q.entity, run_id=run_id,
                                    rejected=rejected, window_start=q.start, window_end=q.end,
                                    locator_prefix=q.locator_prefix)
-    done = Load.of(result, source=q.source, entity=q.entity, person_id=q.person_id, window=window, scope=scope,
-                   quarantined=n_bad)
+        done = Load.of(result, source=q.source, entity=q.entity, person_id=q.person_id, window=window,
+                       scope=scope, quarantined=n_bad)
+        log_load(conn, done, run_id=run_id, started_at=started_at, finished_at=datetime.now(UTC))
     log.info("%s", done)
     if done.kept:
         log.warning("%s %s %s: the answer had nothing for some days of the window; kept the %d rows the "
@@ -103,6 +108,7 @@ def load_validated(conn: psycopg.Connection, table: RawTable, records: Iterable[
                    quarantine_scope: QuarantineScope, scope: str = "") -> Load:
     """Validate each record (`invalid` → reason or None), quarantine the failures (`reject` builds their
     quarantine row), load the rest (`to_row` → COPY tuple): see `load_checked`."""
+    started_at = datetime.now(UTC)  # reading `records` (an API's pages) is part of the load's time
     rows, rejected = [], []
     for record in records:
         if reason := invalid(record):
@@ -110,4 +116,4 @@ def load_validated(conn: psycopg.Connection, table: RawTable, records: Iterable[
         else:
             rows.append(to_row(record))
     return load_checked(conn, table, rows, rejected, run_id=run_id, window=window,
-                        quarantine_scope=quarantine_scope, scope=scope)
+                        quarantine_scope=quarantine_scope, scope=scope, started_at=started_at)
