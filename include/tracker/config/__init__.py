@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime, time
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # account keys read by importers rather than by a source's `account` in the catalogue
 IMPORT_ACCOUNT_KEYS = ("netflix_profile",)  # tracker.imports.consumption: the one Netflix profile to import
@@ -56,8 +57,31 @@ class Person(BaseModel):
     # personal heart-rate zones (Karvonen): the measured max heart rate, else 220 − age from the birth year
     max_heart_rate: int | None = Field(default=None, ge=100, le=230)
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    # a study participant's collection window, in local dates of `timezone`: from `collect_from` (inclusive) up
+    # to `collect_until` (EXCLUSIVE: the first day not collected, like `tracker extract --end`); either may be
+    # left out (open). Extracts are clipped to it (tracker.sources.contract), gold reports completeness in it.
+    collect_from: date | None = None
+    collect_until: date | None = None
 
     _zone = field_validator("timezone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _window_order(self) -> Person:
+        if self.collect_from and self.collect_until and self.collect_until <= self.collect_from:
+            raise ValueError(f"collect_until {self.collect_until} must be after collect_from {self.collect_from}: "
+                             "the window is [collect_from, collect_until), collect_until is the first day not "
+                             "collected")
+        return self
+
+    def collection_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The collection window as UTC instants: the local midnights of `collect_from` and `collect_until`
+        in the person's zone (None: open on that side)."""
+        zone = ZoneInfo(self.timezone)
+
+        def midnight(day: date | None) -> datetime | None:
+            return datetime.combine(day, time(), zone).astimezone(UTC) if day else None
+
+        return midnight(self.collect_from), midnight(self.collect_until)
 
     @field_validator("accounts")
     @classmethod

@@ -65,8 +65,11 @@ class Source:
         return tuple(asset_name(t) for t in self.tables)
 
     def extract_function(self) -> Callable[..., Any]:
+        """The source's extract, clipped to each person's collection window (contract.within_collection_windows)."""
+        from tracker.sources.contract import within_collection_windows
+
         module, name = (self.extract or "").split(":")
-        return getattr(importlib.import_module(module), name)
+        return within_collection_windows(getattr(importlib.import_module(module), name))
 
     def demo_connection(self, demo_url: str) -> dict[str, Any]:
         """The demo stack's connection, with URLs pointing at `demo_url`."""

@@ -8,20 +8,28 @@ Each returned `Load` (tracker.warehouse.loads) is one table's load for one perso
 
 The DAGs run one task per person (`people_served`, `choose_people`) and pass `config_for(config, person)`: a
 failure, e.g. one revoked sign-in, is that person's alone.
+
+A study participant's collection window (`collect_from`/`collect_until` in the config) bounds every extract:
+`within_collection_windows(extract)` — what the catalogue's `Source.extract_function()` returns, so the DAGs and
+`tracker extract` alike — clips the run's window to each person's, and skips a person whose window does not
+overlap the run's with one line.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import psycopg
 
-from tracker.config import TrackerConfig
+from tracker.config import Person, TrackerConfig
 from tracker.warehouse.loads import Load
 from tracker.windows import ExtractWindow
 
 Clients = Callable[[str | None], Any] | Any
+log = logging.getLogger(__name__)
 
 
 class Extract(Protocol):
@@ -64,6 +72,47 @@ def choose_people(config: TrackerConfig, account: str | None, requested: list[st
 def config_for(config: TrackerConfig, person_id: str) -> TrackerConfig:
     """The config narrowed to one person: what one extract task passes to `extract_and_load`."""
     return config.model_copy(update={"people": config.choose(person_id)})
+
+
+# ------------------------------------------------------------------------------------------ collection windows
+def collection_window(person: Person, window: ExtractWindow) -> ExtractWindow | None:
+    """The part of `window` inside the person's collection window ([local midnight of collect_from, local
+    midnight of collect_until)), or None when they do not overlap."""
+    first, stop = person.collection_bounds()
+    start = max(window.start, first) if first else window.start
+    end = min(window.end, stop) if stop else window.end
+    return ExtractWindow(start, end) if start < end else None
+
+
+def outside_collection_line(person: Person, window: ExtractWindow) -> str:
+    since = person.collect_from.isoformat() if person.collect_from else "…"
+    until = person.collect_until.isoformat() if person.collect_until else "…"
+    return (f"{person.id}: skipped, the run's window {window} is outside their collection window "
+            f"[{since}, {until}) ({person.timezone})")
+
+
+def within_collection_windows(extract: Extract) -> Extract:
+    """`extract`, run for each person over the run's window clipped to their collection window; a person whose
+    window does not overlap the run's is skipped with one line (a warning). People whose clipped window is the
+    same share one call (without collection windows: the one call `extract` always had)."""
+    @functools.wraps(extract)
+    def clipped(conn: psycopg.Connection, clients: Clients, config: TrackerConfig, window: ExtractWindow,
+                run_id: str, **options: Any) -> list[Load]:
+        groups: dict[ExtractWindow, list[Person]] = {}
+        for person in config.people:
+            inside = collection_window(person, window)
+            if inside is None:
+                log.warning("%s", outside_collection_line(person, window))
+            else:
+                groups.setdefault(inside, []).append(person)
+        if list(groups) == [window] and len(groups[window]) == len(config.people):
+            return extract(conn, clients, config, window, run_id, **options)
+        loads: list[Load] = []
+        for inside, people in groups.items():
+            loads += extract(conn, clients, config.model_copy(update={"people": people}), inside, run_id, **options)
+        return loads
+
+    return clipped
 
 
 def requested_window(start: str | None, end: str | None, default: ExtractWindow) -> ExtractWindow:

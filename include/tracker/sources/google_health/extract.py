@@ -299,7 +299,9 @@ def extract_person(conn: psycopg.Connection, client: GoogleHealthClient, person:
                    run_id: str, *, repull: timedelta = DEFAULT_REPULL) -> list[Load]:
     """Load every supported type of one person for `window` widened by `repull` before it (see the module doc)."""
     window = plain_utc(window)
-    widened = ExtractWindow(window.start - repull, window.end)
+    first, _ = person.collection_bounds()  # a study's participant: never re-pull before their collection window
+    earliest = min(first, window.start) if first else window.start - repull
+    widened = ExtractWindow(max(window.start - repull, earliest), window.end)
     return _Extract(conn, client, person, widened, run_id).run()
 
 
