@@ -2,8 +2,9 @@
 
 Serves, in GitHub's formats: GraphQL `user.contributionsCollection`, `GET /search/commits`, `GET /search/issues`
 (pull requests, reviewed-by, issues; Link pagination, the 1000-result window), `GET /repos/{o}/{r}/commits/{sha}`
-(with stats), `GET /repos/{o}/{r}/pulls/{n}/reviews` and `GET /users/{login}/events` (ETag → 304). Only the user
-`demo-user` exists; any bearer token except `bad` is accepted. Calendar days follow Europe/Berlin.
+(with stats), `GET /repos/{o}/{r}/pulls/{n}/reviews` and `GET /users/{login}/events` (ETag → 304). The users are
+`demo-user` and its seeded variants `demo-user-<key>` (see `github_data.developer`); any bearer token except
+`bad` is accepted. Calendar days follow Europe/Berlin. Requests are counted per login (`subject`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 from tracker.demo import github_data as gd
 from tracker.demo import github_format as fmt
 from tracker.demo.seeded import FIRST_DAY, ZONE, header, hexdigest, now, parse_time
-from tracker.demo.server import DemoRequest, DemoResponse, Route
+from tracker.demo.server import DemoRequest, DemoResponse, Route, counted
 
 PREFIX = "/github/api"
 _SEC = timedelta(seconds=1)
@@ -112,7 +113,7 @@ class _Call:
         if "contributionsCollection" not in body.get("query", ""):
             return DemoResponse(200, {"errors": [{"message": "the demo answers contributionsCollection only"}]})
         login = variables.get("login")
-        if login != gd.LOGIN:
+        if login != gd.current().login:
             return DemoResponse(200, {"data": {"user": None}, "errors": [{
                 "type": "NOT_FOUND", "path": ["user"], "locations": [{"line": 3, "column": 3}],
                 "message": f"Could not resolve to a User with the login of '{login}'."}]})
@@ -127,7 +128,7 @@ class _Call:
     # ------------------------------------------------------------------------------------------ search
     def search_commits(self, req: DemoRequest) -> DemoResponse:
         q = _qualifiers(req.query.get("q", [""])[0])
-        if q.get("author") != gd.LOGIN:
+        if q.get("author") != gd.current().login:
             return _error(422, "Validation Failed", errors=[{"message": "The listed users cannot be searched "
                           "either because the users do not exist or you do not have permission to view the "
                           "users.", "resource": "Search", "field": "q", "code": "invalid"}])
@@ -140,7 +141,7 @@ class _Call:
     def search_issues(self, req: DemoRequest) -> DemoResponse:
         q = _qualifiers(req.query.get("q", [""])[0])
         user = q.get("author") or q.get("reviewed-by")
-        if user != gd.LOGIN:
+        if user != gd.current().login:
             return _error(422, "Validation Failed", errors=[{"message": "The listed users cannot be searched.",
                                                              "resource": "Search", "field": "q", "code": "invalid"}])
         spans = {k: _span(q[k]) for k in ("created", "updated", "closed", "merged") if k in q}
@@ -148,7 +149,7 @@ class _Call:
         kind = q.get("type") or q.get("is")
         if kind == "pr" and "reviewed-by" in q:
             pulls = {r.pull.id: r.pull for d in days for r in gd.reviews_on(d)
-                     if r.reviewer == gd.LOGIN and r.submitted_at <= self.moment}
+                     if r.reviewer == gd.current().login and r.submitted_at <= self.moment}
             views = [fmt.pull_view(p, self.moment) for p in pulls.values()]
         elif kind == "pr":
             views = [fmt.pull_view(p, self.moment) for d in days for p in gd.pulls_on(d)]
@@ -192,7 +193,7 @@ class _Call:
         return DemoResponse(200, paged[0], paged[1])
 
     def events(self, req: DemoRequest, login: str) -> DemoResponse:
-        if login != gd.LOGIN:
+        if login != gd.current().login:
             return _error(404, "Not Found")
         since = self.moment - timedelta(days=30)
         days = _days([(since, self.moment)], self.moment, 1)
@@ -209,12 +210,40 @@ class _Call:
         return DemoResponse(200, items, headers)
 
 
+def _login(req: DemoRequest) -> str | None:
+    """The login a request is about: GraphQL `login`, a search's author/reviewed-by, the events path, else the
+    owner's developer of a repository path (commit and review details)."""
+    path = req.subpath.rstrip("/")
+    if path == "/graphql":
+        try:
+            return (json.loads(req.body or b"{}").get("variables") or {}).get("login")
+        except (ValueError, AttributeError):
+            return None
+    if path.startswith("/search/"):
+        q = _qualifiers(req.query.get("q", [""])[0])
+        return q.get("author") or q.get("reviewed-by")
+    if m := re.fullmatch(r"/users/([^/]+)/events", path):
+        return m.group(1)
+    if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/.*", path):
+        dev = gd.developer_of_repo(m.group(1))
+        return dev.login if dev else None
+    return None
+
+
+def subject(req: DemoRequest) -> str:
+    """Whose requests these are: the login, else the token (GitHub counts per token)."""
+    auth = (header(req.headers, "Authorization") or "").split()
+    return _login(req) or f"token:{auth[-1] if auth else ''}"
+
+
 def routes(today: date | None = None) -> dict[str, Route]:
+    @counted("github", subject)
     def github(req: DemoRequest) -> DemoResponse:
         auth = header(req.headers, "Authorization") or ""
         if not re.fullmatch(r"(?i)(bearer|token) \S+", auth) or auth.split()[1] == "bad":
             return _error(401, "Bad credentials")
         base = f"http://{header(req.headers, 'Host') or 'localhost'}{PREFIX}"
-        return _Call(now(today), base).dispatch(req)
+        with gd.acting_as(gd.developer(_login(req)) or gd.DEMO):
+            return _Call(now(today), base).dispatch(req)
 
     return {PREFIX: github}

@@ -31,7 +31,7 @@ def limit_headers(resource: str) -> dict[str, str]:
 
 
 def user(login: str, base: str) -> dict[str, Any]:
-    uid = 58_000_000 if login == gd.LOGIN else _id("user", login)
+    uid = 58_000_000 if login == gd.DEMO.login else _id("user", login)
     return {"login": login, "id": uid, "node_id": f"U_kgDO{hexdigest('node', login, size=4).upper()}",
             "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4", "gravatar_id": "",
             "url": f"{base}/users/{login}", "html_url": f"https://github.com/{login}", "type": "User",
@@ -41,7 +41,7 @@ def user(login: str, base: str) -> dict[str, Any]:
 def repository(full_name: str, base: str) -> dict[str, Any]:
     owner, name = full_name.split("/")
     return {"id": _id("repo", full_name), "node_id": f"R_kgDO{hexdigest('repo', full_name, size=4).upper()}",
-            "name": name, "full_name": full_name, "private": owner == gd.ORG, "owner": user(owner, base),
+            "name": name, "full_name": full_name, "private": owner == gd.current().org, "owner": user(owner, base),
             "html_url": f"https://github.com/{full_name}", "description": None, "fork": False,
             "url": f"{base}/repos/{full_name}"}
 
@@ -49,7 +49,7 @@ def repository(full_name: str, base: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- commits
 def _git_commit(c: gd.DemoCommit, base: str) -> dict[str, Any]:
     local = c.at.astimezone(ZONE).isoformat(timespec="milliseconds")
-    person = {"name": gd.NAME, "email": gd.EMAIL, "date": local}
+    person = {"name": gd.current().name, "email": gd.current().email, "date": local}
     return {"url": f"{base}/repos/{c.repo}/git/commits/{c.sha}", "author": person, "committer": person,
             "message": c.message, "tree": {"url": f"{base}/repos/{c.repo}/git/trees/{hexdigest('tree', c.sha)}",
                                            "sha": hexdigest("tree", c.sha)}, "comment_count": 0}
@@ -60,7 +60,7 @@ def _commit_common(c: gd.DemoCommit, base: str) -> dict[str, Any]:
             "node_id": f"C_kwDO{hexdigest('cnode', c.sha, size=6).upper()}",
             "html_url": f"https://github.com/{c.repo}/commit/{c.sha}",
             "comments_url": f"{base}/repos/{c.repo}/commits/{c.sha}/comments", "commit": _git_commit(c, base),
-            "author": user(gd.LOGIN, base), "committer": user(gd.LOGIN, base),
+            "author": user(gd.current().login, base), "committer": user(gd.current().login, base),
             "parents": [{"url": f"{base}/repos/{c.repo}/commits/{c.parent}",
                          "html_url": f"https://github.com/{c.repo}/commit/{c.parent}", "sha": c.parent}]}
 
@@ -97,7 +97,8 @@ def pull_view(p: gd.DemoPull, moment: datetime) -> dict[str, Any]:
 
 def issue_view(i: gd.DemoIssue, moment: datetime) -> dict[str, Any]:
     closed = i.closed_at if i.closed_at and i.closed_at <= moment else None
-    return {"kind": "issue", "id": i.id, "repo": i.repo, "number": i.number, "title": i.title, "author": gd.LOGIN,
+    return {"kind": "issue", "id": i.id, "repo": i.repo, "number": i.number, "title": i.title,
+            "author": gd.current().login,
             "created_at": i.created_at, "updated_at": closed or i.created_at, "closed_at": closed,
             "merged_at": None, "draft": None}
 
@@ -115,7 +116,7 @@ def issue_item(v: dict[str, Any], base: str) -> dict[str, Any]:
         else "open", "locked": False, "assignee": None, "assignees": [], "milestone": None,
         "comments": int(hexdigest("comments", v["id"], size=1), 16) % 6, "created_at": ts(v["created_at"]),
         "updated_at": ts(v["updated_at"]), "closed_at": ts(v["closed_at"]),
-        "author_association": "OWNER" if repo.startswith(gd.LOGIN + "/") else "MEMBER", "type": None,
+        "author_association": "OWNER" if repo.startswith(gd.current().login + "/") else "MEMBER", "type": None,
         "active_lock_reason": None, "body": None, "timeline_url": f"{base}/repos/{repo}/issues/{n}/timeline",
         "performed_via_github_app": None, "state_reason": ("completed" if v["closed_at"] else None), "score": 1.0,
     }
@@ -152,7 +153,7 @@ def contributions(first: date, last: date, moment: datetime) -> dict[str, Any]:
     for d in spread:
         items = ([("commit", c.at) for c in gd.commits_on(d)] + [("pr", p.created_at) for p in gd.pulls_on(d)]
                  + [("issue", i.created_at) for i in gd.issues_on(d)]
-                 + [("review", r.submitted_at) for r in gd.reviews_on(d) if r.reviewer == gd.LOGIN])
+                 + [("review", r.submitted_at) for r in gd.reviews_on(d) if r.reviewer == gd.current().login])
         for kind, at in items:
             if at <= moment:
                 kinds[(kind, at.astimezone(ZONE).date())] += 1
@@ -176,13 +177,16 @@ def contributions(first: date, last: date, moment: datetime) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- events
 def _event(kind: str, at: datetime, repo: str, payload: dict[str, Any], base: str, k: int) -> dict[str, Any]:
     event = {"id": str(40_000_000_000 + (int(at.timestamp()) - _EPOCH) * 8 + k), "type": kind,
-             "actor": {**{x: user(gd.LOGIN, base)[x] for x in ("id", "login", "gravatar_id", "url", "avatar_url")},
-                       "display_login": gd.LOGIN},
+             "actor": {**{x: user(gd.current().login, base)[x]
+                          for x in ("id", "login", "gravatar_id", "url", "avatar_url")},
+                       "display_login": gd.current().login},
              "repo": {"id": _id("repo", repo), "name": repo, "url": f"{base}/repos/{repo}"}, "payload": payload,
-             "public": not repo.startswith(gd.ORG + "/"), "created_at": ts(at), "_at": at}
-    if repo.startswith(gd.ORG + "/"):
-        event["org"] = {"id": _id("org"), "login": gd.ORG, "gravatar_id": "", "url": f"{base}/orgs/{gd.ORG}",
-                        "avatar_url": f"https://avatars.githubusercontent.com/u/{_id('org')}?"}
+             "public": not repo.startswith(gd.current().org + "/"), "created_at": ts(at), "_at": at}
+    if repo.startswith(gd.current().org + "/"):
+        org = gd.current().org
+        org_id = _id("org", *gd.current().salt)
+        event["org"] = {"id": org_id, "login": org, "gravatar_id": "", "url": f"{base}/orgs/{org}",
+                        "avatar_url": f"https://avatars.githubusercontent.com/u/{org_id}?"}
     return event
 
 
@@ -198,7 +202,7 @@ def events_for(days: Iterable[date], base: str) -> Iterator[dict[str, Any]]:
                          "pull_request": {"url": f"{base}/repos/{p.repo}/pulls/{p.number}", "id": p.id,
                                           "number": p.number}}, base, 1)
         for r in gd.reviews_on(d):
-            if r.reviewer == gd.LOGIN:
+            if r.reviewer == gd.current().login:
                 yield _event("PullRequestReviewEvent", r.submitted_at, r.pull.repo, {"action": "created", "review": {
                     "id": r.id, "state": r.state.lower(), "submitted_at": ts(r.submitted_at)}, "pull_request": {
                     "url": f"{base}/repos/{r.pull.repo}/pulls/{r.pull.number}", "number": r.pull.number}}, base, 2)

@@ -5,12 +5,19 @@ resting heart rate drifting between ~55 and 60 bpm, one sick week (+6–8 bpm, m
 before `today`; a main sleep every night (about 5 to 9 hours, with stages) and an occasional afternoon nap; a
 run every 2–3 days; daily steps; HRV, SpO2, respiratory rate and heart-rate zones per day. One heart-rate
 sample per minute keeps it cheap. Nothing exists after the end of `today`.
+
+`Person(today, key)` is a study participant: a seeded variant keyed by an account key (`[a-z0-9_]+`, e.g.
+`p01`): every seed also takes the key, and the key sets the person's own resting heart rate, maximum heart
+rate, bedtime and sleep length, step volume, run days and sick week. `key=None` is the demo person above,
+unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -62,32 +69,55 @@ class Run:
     steps: int
 
 
+KEY = re.compile(r"[a-z0-9_]+")
+
+
 class Person:
-    def __init__(self, today: date) -> None:
-        self.today = today
-        self.sick_days = (today - timedelta(days=18), today - timedelta(days=12))  # inclusive, 7 days
+    def __init__(self, today: date, key: str | None = None) -> None:
+        if key is not None and not KEY.fullmatch(key):
+            raise ValueError(f"a demo person's key is [a-z0-9_]+, got {key!r}")
+        self.today, self.key = today, key
         self.last_instant = at_local(today + timedelta(days=1), 0)
+        if key is None:  # the demo person: every figure as it always was
+            self.u, self.user, self.max_hr = u, USER, MAX_HR
+            sick_end, self.rhr_base, self.bed_hour, self.sleep_base = 12, 57.5, 22.5, 300
+            self.run_shift, self.run_days, self.steps_scale = 0, (0, 2), 1.0
+        else:
+            def seeded(*k: object) -> float:
+                return u(*k, key)
+            self.u = seeded
+            self.user = f"users/{4_000_000_000 + int(seeded('user') * 1e9)}"
+            self.max_hr = 172 + int(24 * seeded("max-hr"))
+            sick_end = 12 + int(40 * seeded("sick-at"))
+            self.rhr_base = round(50 + 16 * seeded("rhr-base"), 1)
+            self.bed_hour = round(21.5 + 2 * seeded("bed-base"), 2)
+            self.sleep_base = 255 + int(75 * seeded("sleep-base"))
+            self.run_shift = int(5 * seeded("run-shift"))
+            self.run_days = (0, 2) if seeded("runner") < 0.6 else (1,) if seeded("runner") < 0.85 else (0, 2, 3)
+            self.steps_scale = round(0.55 + 0.9 * seeded("steps-scale"), 2)
+        # the sick week (inclusive, 7 days) ends `sick_end` days before today
+        self.sick_days = (today - timedelta(days=sick_end + 6), today - timedelta(days=sick_end))
 
     def sick(self, day: date) -> bool:
         return self.sick_days[0] <= day <= self.sick_days[1]
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one Person per demo server, bounded
+    @lru_cache(maxsize=65536)  # noqa: B019 - Person instances are few (one per account key) and bounded
     def resting_hr(self, day: date) -> int:
-        n = day.toordinal()
-        if self.sick(day):  # 6–8 bpm above the usual 57.5
-            return round(63.5 + 2 * u("sick", n))
-        drift = 57.5 + 1.6 * math.sin(2 * math.pi * n / 23) + 0.8 * math.sin(2 * math.pi * n / 61)
+        n, u = day.toordinal(), self.u
+        if self.sick(day):  # 6–8 bpm above the usual (57.5 for the demo person)
+            return round(self.rhr_base + 6 + 2 * u("sick", n))
+        drift = self.rhr_base + 1.6 * math.sin(2 * math.pi * n / 23) + 0.8 * math.sin(2 * math.pi * n / 61)
         return round(drift + (u("rhr", n) - 0.5) * 1.2)
 
     # ------------------------------------------------------------------------------------------ sleep
-    @lru_cache(maxsize=4096)  # noqa: B019
+    @lru_cache(maxsize=65536)  # noqa: B019
     def sleeps_ending_on(self, day: date) -> tuple[SleepSession, ...]:
         """The main sleep ending on the morning of `day` (local) and, some days, an afternoon nap."""
-        n = day.toordinal()
-        bed = at_local(day - timedelta(days=1), 22.5 + 1.7 * u("bed", n))
-        minutes = 300 + int(240 * u("len", n)) + (60 if self.sick(day) else 0)
+        n, u = day.toordinal(), self.u
+        bed = at_local(day - timedelta(days=1), self.bed_hour + 1.7 * u("bed", n))
+        minutes = self.sleep_base + int(240 * u("len", n)) + (60 if self.sick(day) else 0)
         sessions = [SleepSession(str(7_000_000_000 + n * 10), bed, bed + minutes * _MINUTE,
-                                 _stages(bed, minutes, n), nap=False)]
+                                 _stages(bed, minutes, n, u), nap=False)]
         if u("nap", n) < 0.15:
             start = at_local(day, 13.5 + 2 * u("nap-at", n))
             length = 20 + int(25 * u("nap-len", n))
@@ -98,11 +128,11 @@ class Person:
         return tuple(s for s in sessions if s.end <= self.last_instant)
 
     # ------------------------------------------------------------------------------------------ runs
-    @lru_cache(maxsize=4096)  # noqa: B019
+    @lru_cache(maxsize=65536)  # noqa: B019
     def runs_on(self, day: date) -> tuple[Run, ...]:
-        """A run on days n % 5 in {0, 2} (gaps of 2 and 3 days), none while sick."""
-        n = day.toordinal()
-        if n % 5 not in (0, 2) or self.sick(day):
+        """A run on days n % 5 in {0, 2} (gaps of 2 and 3 days; a variant's own days), none while sick."""
+        n, u = day.toordinal(), self.u
+        if (n + self.run_shift) % 5 not in self.run_days or self.sick(day):
             return ()
         start = at_local(day, 7 + 0.5 * u("am", n) if u("when", n) < 0.5 else 18 + u("pm", n))
         awake_from = max((s.end for s in self.sleeps_ending_on(day) if s.end.astimezone(ZONE).hour < 12),
@@ -119,7 +149,7 @@ class Person:
         return (run,) if run.end <= self.last_instant else ()
 
     # ------------------------------------------------------------------------------------------ minutes
-    @lru_cache(maxsize=64)  # noqa: B019
+    @lru_cache(maxsize=4096)  # noqa: B019
     def _sessions_near(self, day: date) -> tuple[tuple[str, datetime, datetime, int], ...]:
         out = []
         for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
@@ -139,7 +169,7 @@ class Person:
         day = t.astimezone(ZONE).date()
         rhr = self.resting_hr(day)
         kind, run_hr = self.activity_at(t)
-        key = int(t.timestamp() // 60)
+        key, u = int(t.timestamp() // 60), self.u
         if kind == "sleep":
             return round(rhr - 1 + 5 * u("hr", key))
         if kind == "run":
@@ -157,8 +187,8 @@ class Person:
             return 166 * 15
         hour = start.astimezone(ZONE).hour
         base = {7: 320, 8: 520, 12: 380, 13: 260, 17: 430, 18: 480}.get(hour, 90 if 6 <= hour < 23 else 5)
-        factor = 0.35 if self.sick(start.astimezone(ZONE).date()) else 1.0
-        return int(base * factor * (0.2 + u("steps", int(start.timestamp()))))
+        factor = (0.35 if self.sick(start.astimezone(ZONE).date()) else 1.0) * self.steps_scale
+        return int(base * factor * (0.2 + self.u("steps", int(start.timestamp()))))
 
     def run_zone_seconds(self, run: Run) -> dict[str, int]:
         """Seconds per zone during a run, from its own per-minute heart rate and the day's zone limits (the
@@ -179,25 +209,26 @@ class Person:
     # ------------------------------------------------------------------------------------------ daily
     def hrv(self, day: date) -> float:
         n = day.toordinal()
-        return round(47 - 2 * (self.resting_hr(day) - 57.5) + 6 * (u("hrv", n) - 0.5), 1)
+        return round(47 - 2 * (self.resting_hr(day) - 57.5) + 6 * (self.u("hrv", n) - 0.5), 1)
 
     def spo2(self, day: date) -> float:
         n = day.toordinal()
-        return round(96.4 + 1.2 * (u("spo2", n) - 0.5) - (1.2 if self.sick(day) else 0), 1)
+        return round(96.4 + 1.2 * (self.u("spo2", n) - 0.5) - (1.2 if self.sick(day) else 0), 1)
 
     def breathing(self, day: date) -> float:
         n = day.toordinal()
-        return round(14.2 + 1.2 * (u("br", n) - 0.5) + (1.6 if self.sick(day) else 0), 1)
+        return round(14.2 + 1.2 * (self.u("br", n) - 0.5) + (1.6 if self.sick(day) else 0), 1)
 
     def hr_zones(self, day: date) -> list[tuple[str, int, int]]:
         """Karvonen thresholds: 40/60/70/85 % of the heart-rate reserve above resting."""
         rhr = self.resting_hr(day)
-        reserve = MAX_HR - rhr
-        bounds = [round(rhr + p * reserve) for p in (0.4, 0.6, 0.7, 0.85)] + [MAX_HR + 1]
+        reserve = self.max_hr - rhr
+        bounds = [round(rhr + p * reserve) for p in (0.4, 0.6, 0.7, 0.85)] + [self.max_hr + 1]
         return [(ZONES[i], bounds[i], bounds[i + 1] - 1) for i in range(4)]
 
 
-def _stages(bed: datetime, minutes: int, n: int) -> tuple[tuple[str, datetime, datetime], ...]:
+def _stages(bed: datetime, minutes: int, n: int,
+            u: Callable[..., float] = u) -> tuple[tuple[str, datetime, datetime], ...]:
     """Minute-aligned stages: time to fall asleep, ~90-minute cycles (deep early, REM late), brief wakings."""
     plan: list[tuple[str, int]] = [("AWAKE", 3 + int(12 * u("fall", n)))]
     cycle = 0

@@ -8,8 +8,14 @@
 - `POST …/dataPoints:rollUp` and `…:dailyRollUp` for steps, heart-rate, total-calories, time-in-heart-rate-zone,
   daily-resting-heart-rate and daily-heart-rate-variability (max range 14/90 days like the real API).
 - `POST /google-health/oauth/token` — refresh_token and authorization_code grants; refresh token "revoked" or
-  code "expired" → 400 invalid_grant; client_id "bad-client" → 401 invalid_client.
+  `demo-revoked-<key>`, or code "expired" → 400 invalid_grant; client_id "bad-client" → 401 invalid_client.
 Data requests need any `Authorization: Bearer …` header. Data come from `tracker.demo.google_health.Person`.
+
+Many people, one per account key (`[a-z0-9_]+`, e.g. `p01`): the refresh token `demo-refresh-<key>` is refreshed
+into access tokens `demo-access-<key>-<n>`, and data requests with such a token read `Person(today, key)`, a
+seeded variant of the demo person. Any other token (`demo-refresh`, `demo-access-<n>`, a sign-in's
+`demo-refresh-code-<hex>`) is the demo person itself, unchanged. `subject(req)` names whose quota a request
+spends — the key, or `DEFAULT_SUBJECT` — and the demo server counts requests by it (see `tracker.demo.server`).
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
-from tracker.demo.google_health import DEVICE, USER, ZONE, Person, at_local, offset
-from tracker.demo.server import DemoRequest, DemoResponse, Route
+from tracker.demo.google_health import DEVICE, ZONE, Person, at_local, offset
+from tracker.demo.server import DemoRequest, DemoResponse, Route, counted
 
 PREFIX = "/google-health"
 DATA = f"{PREFIX}/v4/users/me/dataTypes"
@@ -53,6 +59,10 @@ ROLLUP_KEYS = {"steps": "steps", "heart-rate": "heartRate", "total-calories": "t
 SHORT_ROLLUPS = frozenset({"heart-rate", "total-calories", "active-minutes", "calories-in-heart-rate-zone"})
 _CLAUSE = re.compile(r'^([a-z0-9_]+)\.([a-z_.]+)\s*(>=|<)\s*"([^"]*)"$')
 _15MIN = timedelta(minutes=15)
+API = "google_health"
+DEFAULT_SUBJECT = "(default)"  # the demo person's requests: not a key, so no person can share its count
+_KEYED_ACCESS = re.compile(r"demo-access-([a-z0-9_]+)-(\d+)")
+_KEYED_REFRESH = re.compile(r"demo-(refresh|revoked)-([a-z0-9_]+)")
 
 
 class ApiError(Exception):
@@ -81,7 +91,25 @@ def routes(today: date | None = None) -> dict[str, Route]:
     def token(req: DemoRequest) -> DemoResponse:
         return _token(req, counter)
 
-    return {DATA: data, TOKEN: token}
+    return {DATA: counted(API, subject)(data), TOKEN: counted("google_oauth", _token_subject)(token)}
+
+
+def person_key(req: DemoRequest) -> str | None:
+    """The account key bound to the request's bearer token (`demo-access-<key>-<n>`), else None: the demo person."""
+    auth = next((v for k, v in req.headers.items() if k.lower() == "authorization"), "")
+    match = _KEYED_ACCESS.fullmatch(auth[7:].strip()) if auth.startswith("Bearer ") else None
+    return match.group(1) if match else None
+
+
+def subject(req: DemoRequest) -> str:
+    """Whose per-user quota a data request spends: the person's key, or DEFAULT_SUBJECT."""
+    return person_key(req) or DEFAULT_SUBJECT
+
+
+def _token_subject(req: DemoRequest) -> str:
+    form = {k: v[0] for k, v in parse_qs(req.body.decode(errors="replace")).items()}
+    match = _KEYED_REFRESH.fullmatch(form.get("refresh_token", ""))
+    return match.group(2) if match else DEFAULT_SUBJECT
 
 
 # ------------------------------------------------------------------------------------------ dispatch
@@ -93,22 +121,23 @@ def _data(req: DemoRequest, today: date) -> DemoResponse:
     data_type, action = match.groups() if match else ("", None)
     if not match or (req.method == "GET") != (action is None) or data_type not in (ROLLUP_KEYS if action else MEMBERS):
         raise ApiError(404, "NOT_FOUND", f"no such resource in the demo: {req.method} {req.path}")
+    key = person_key(req)
     if action is None:
-        return _list(data_type, req.query, today)
+        return _list(data_type, req.query, today, key)
     try:
         body = json.loads(req.body or b"{}")
     except ValueError:
         raise ApiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.") from None
-    return DemoResponse(200, (_roll_up if action == ":rollUp" else _daily_roll_up)(data_type, body, today))
+    return DemoResponse(200, (_roll_up if action == ":rollUp" else _daily_roll_up)(data_type, body, today, key))
 
 
 # ------------------------------------------------------------------------------------------ list
-def _list(data_type: str, query: dict[str, list[str]], today: date) -> DemoResponse:
+def _list(data_type: str, query: dict[str, list[str]], today: date, key: str | None = None) -> DemoResponse:
     expression = query.get("filter", [""])[0]
     session = data_type in ("sleep", "exercise")
     limit = 25 if session else 10_000
     size = min(int(query.get("pageSize", [str(25 if session else 1440)])[0] or 0) or limit, limit)
-    points = _listing(today, data_type, expression)
+    points = _listing(today, data_type, expression, key)
     start = _decode_token(query.get("pageToken", [""])[0], expression)
     page = points[start:start + size]
     if not page:
@@ -132,14 +161,14 @@ def _decode_token(token: str, expression: str) -> int:
         raise ApiError(400, "INVALID_ARGUMENT", "page token does not match this request") from None
 
 
-@lru_cache(maxsize=16)
-def _listing(today: date, data_type: str, expression: str) -> tuple[dict[str, Any], ...]:
+@lru_cache(maxsize=64)
+def _listing(today: date, data_type: str, expression: str, key: str | None = None) -> tuple[dict[str, Any], ...]:
     member, low, high = _parse_filter(data_type, expression)
     first = _local_day(low) - timedelta(days=1) if low is not None else today - timedelta(days=30)
     last = min(_local_day(high) + timedelta(days=1) if high is not None else today, today)
     if (last - first).days > MAX_SPAN_DAYS:
         raise ApiError(400, "INVALID_ARGUMENT", f"the demo serves at most {MAX_SPAN_DAYS} days per request")
-    person = _person(today)
+    person = _person(today, key)
     rows = [(point, meta) for point, meta in GENERATORS.get(data_type, _nothing)(person, first, last)
             if (low is None or _member(meta, member) >= low) and (high is None or _member(meta, member) < high)]
     rows.sort(key=lambda row: row[1]["sort"], reverse=True)
@@ -292,7 +321,7 @@ def _sleep(person: Person, first: date, last: date) -> Rows:
             sleep = {"interval": _interval(s.start, s.end, civil=False), "type": "CLASSIC" if s.nap else "STAGES",
                      "stages": stages, "metadata": metadata, "summary": summary, "createTime": _ts(done),
                      "updateTime": _ts(done)}
-            yield ({"name": f"{USER}/dataTypes/sleep/dataPoints/{s.id}", "dataSource": _source("DERIVED"),
+            yield ({"name": f"{person.user}/dataTypes/sleep/dataPoints/{s.id}", "dataSource": _source("DERIVED"),
                     "sleep": sleep}, {"start": s.start, "end": s.end, "sort": s.start})
 
 
@@ -319,7 +348,7 @@ def _exercise(person: Person, first: date, last: date) -> Rows:
                                             "exerciseEventType": kind} for t, kind in events],
                         "exerciseMetadata": {"hasGps": True}, "metricsSummary": metrics,
                         "createTime": _ts(saved), "updateTime": _ts(saved)}
-            yield ({"name": f"{USER}/dataTypes/exercise/dataPoints/{r.id}",
+            yield ({"name": f"{person.user}/dataTypes/exercise/dataPoints/{r.id}",
                     "dataSource": _source("ACTIVELY_MEASURED"), "exercise": exercise},
                    {"start": r.start, "end": r.end, "sort": r.start})
 
@@ -368,9 +397,9 @@ GENERATORS: dict[str, Callable[[Person, date, date], Rows]] = {
 }
 
 
-@lru_cache(maxsize=4)
-def _person(today: date) -> Person:
-    return Person(today)
+@lru_cache(maxsize=64)
+def _person(today: date, key: str | None = None) -> Person:
+    return Person(today, key)
 
 
 # ------------------------------------------------------------------------------------------ rollups
@@ -416,7 +445,7 @@ def _check_range(data_type: str, days: float) -> None:
         raise ApiError(400, "INVALID_ARGUMENT", f"range must be within (0, {limit}] days for {data_type}")
 
 
-def _roll_up(data_type: str, body: dict[str, Any], today: date) -> dict[str, Any]:
+def _roll_up(data_type: str, body: dict[str, Any], today: date, key: str | None = None) -> dict[str, Any]:
     try:
         start = datetime.fromisoformat(body["range"]["startTime"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(body["range"]["endTime"].replace("Z", "+00:00"))
@@ -424,11 +453,11 @@ def _roll_up(data_type: str, body: dict[str, Any], today: date) -> dict[str, Any
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ApiError(400, "INVALID_ARGUMENT", "range.startTime, range.endTime and windowSize are required") from None
     _check_range(data_type, (end - start).total_seconds() / 86400)
-    person, key, points = _person(today), ROLLUP_KEYS[data_type], []
+    person, field, points = _person(today, key), ROLLUP_KEYS[data_type], []
     t = start
     while t < end:
         if (value := _rollup_value(person, data_type, t, min(t + window, end))) is not None:
-            points.append({"startTime": _ts(t), "endTime": _ts(min(t + window, end)), key: value})
+            points.append({"startTime": _ts(t), "endTime": _ts(min(t + window, end)), field: value})
         t += window
     points.reverse()  # newest first
     at = int(body.get("pageToken") or 0)
@@ -439,7 +468,7 @@ def _roll_up(data_type: str, body: dict[str, Any], today: date) -> dict[str, Any
     return answer
 
 
-def _daily_roll_up(data_type: str, body: dict[str, Any], today: date) -> dict[str, Any]:
+def _daily_roll_up(data_type: str, body: dict[str, Any], today: date, key: str | None = None) -> dict[str, Any]:
     try:
         first = date(**body["range"]["start"]["date"])
         stop = date(**body["range"]["end"]["date"])
@@ -447,14 +476,14 @@ def _daily_roll_up(data_type: str, body: dict[str, Any], today: date) -> dict[st
     except (KeyError, TypeError, ValueError):
         raise ApiError(400, "INVALID_ARGUMENT", "range.start.date and range.end.date are required") from None
     _check_range(data_type, (stop - first).days)
-    person, key, points = _person(today), ROLLUP_KEYS[data_type], []
+    person, field, points = _person(today, key), ROLLUP_KEYS[data_type], []
     day = first
     while day < stop and day <= today:
         until = min(day + timedelta(days=size), stop)
         value = _rollup_value(person, data_type, at_local(day, 0), at_local(until, 0))
         if value is not None:
             points.append({"civilStartTime": {"date": _ymd(day), "time": {}},
-                           "civilEndTime": {"date": _ymd(until), "time": {}}, key: value})
+                           "civilEndTime": {"date": _ymd(until), "time": {}}, field: value})
         day = until
     points.reverse()  # newest day first, as observed
     return {"rollupDataPoints": points} if points else {}
@@ -469,13 +498,15 @@ def _token(req: DemoRequest, counter: Iterator[int]) -> DemoResponse:
         return _oauth_error(400, "invalid_request", "Missing required parameter: client_id")
     if form["client_id"] == "bad-client":
         return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
-    access = {"access_token": f"demo-access-{next(counter)}", "expires_in": 3599, "scope": SCOPE,
-              "token_type": "Bearer"}
     grant = form.get("grant_type")
+    keyed = _KEYED_REFRESH.fullmatch(form.get("refresh_token", "")) if grant == "refresh_token" else None
+    bound = f"{keyed.group(2)}-" if keyed else ""  # demo-refresh-<key> → demo-access-<key>-<n>
+    access = {"access_token": f"demo-access-{bound}{next(counter)}", "expires_in": 3599, "scope": SCOPE,
+              "token_type": "Bearer"}
     if grant == "refresh_token":
         if not form.get("refresh_token"):
             return _oauth_error(400, "invalid_request", "Missing required parameter: refresh_token")
-        if form["refresh_token"] == "revoked":
+        if form["refresh_token"] == "revoked" or (keyed and keyed.group(1) == "revoked"):
             return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
         return DemoResponse(200, access)  # like Google: no new refresh_token on refresh
     if grant == "authorization_code":
@@ -483,7 +514,8 @@ def _token(req: DemoRequest, counter: Iterator[int]) -> DemoResponse:
             return _oauth_error(400, "invalid_request", "code, redirect_uri and code_verifier are required")
         if form["code"] == "expired":
             return _oauth_error(400, "invalid_grant", "Malformed auth code.")
-        refresh = "demo-refresh-" + hashlib.sha256(form["code"].encode()).hexdigest()[:16]
+        # not a key (`-code-`): an interactive sign-in reads the demo person
+        refresh = "demo-refresh-code-" + hashlib.sha256(form["code"].encode()).hexdigest()[:16]
         return DemoResponse(200, {**access, "refresh_token": refresh, "refresh_token_expires_in": 604799})
     return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
 

@@ -4,15 +4,19 @@ The demo listener (user `demo-user`) plays whole album runs: an evening block mo
 weekdays, an afternoon block on some weekends. Newest first, `limit` ≤ 200, string `@attr` values, the
 now-playing item prepended on page 1, a lone track sent as an object. Errors use Last.fm's codes: 10 for a
 missing or `bad` api_key (HTTP 403), 6 for an unknown user (404), 3 for another method (400).
+
+Users `demo-user-<key>` (key `[a-z0-9_]+`, e.g. `p01`) are seeded variants of the demo listener (every seed also
+takes the key); `demo-user` is unchanged. Requests are counted per `user` (`subject`).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tracker.demo.seeded import between, hexdigest, local, local_days, now, u
-from tracker.demo.server import DemoRequest, DemoResponse, Route
+from tracker.demo.server import DemoRequest, DemoResponse, Route, counted
 
 USER = "demo-user"
 ALBUMS: tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...] = (
@@ -40,29 +44,46 @@ def _uuid(*key: object) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _block(day: date, name: str, start_min: float, n: int) -> list[tuple[datetime, int, int]]:
+def listener_key(user: str) -> tuple[str, ...] | None:
+    """() for the demo listener, (key,) for `demo-user-<key>`, None for anyone else (case-insensitive)."""
+    user = user.lower()
+    if user == USER:
+        return ()
+    match = re.fullmatch(rf"{USER}-([a-z0-9_]+)", user)
+    return (match.group(1),) if match else None
+
+
+def _block(day: date, name: str, start_min: float, n: int,
+           salt: tuple[str, ...] = ()) -> list[tuple[datetime, int, int]]:
     """`n` consecutive plays (time, album, track) from a seeded album position, starting at local start_min."""
-    album = int(u("album", day, name) * len(ALBUMS))
-    pos = int(u("pos", day, name) * len(ALBUMS[album][2]))
+    album = int(u("album", day, name, *salt) * len(ALBUMS))
+    pos = int(u("pos", day, name, *salt) * len(ALBUMS[album][2]))
     at, out = start_min * 60, []
     for k in range(n):
         tracks = ALBUMS[album][2]
         out.append((local(day, at / 60).replace(microsecond=0), album, pos))
-        at += tracks[pos][1] + between(0, 4, "gap", day, name, k)
+        at += tracks[pos][1] + between(0, 4, "gap", day, name, k, *salt)
         pos += 1
         if pos == len(tracks):  # album over: another one
-            album, pos = (album + 1 + int(u("next", day, name, k) * (len(ALBUMS) - 1))) % len(ALBUMS), 0
+            album, pos = (album + 1 + int(u("next", day, name, k, *salt) * (len(ALBUMS) - 1))) % len(ALBUMS), 0
     return out
 
 
-def plays_on(day: date) -> list[tuple[datetime, int, int]]:
+def plays_on(day: date, salt: tuple[str, ...] = ()) -> list[tuple[datetime, int, int]]:
+    """The plays of `day`: the demo listener's, or with `salt=(key,)` the variant `demo-user-<key>`'s."""
+    def r(*key: object) -> float:
+        return u(*key, *salt)
+
     plays = []
-    if u("evening", day) < 0.85:
-        plays += _block(day, "evening", between(19 * 60, 21 * 60, "es", day), 10 + int(u("en", day) * 26))
-    if day.weekday() < 5 and u("commute", day) < 0.6:
-        plays += _block(day, "commute", between(7.75 * 60, 8.25 * 60, "cs", day), 6 + int(u("cn", day) * 7))
-    if day.weekday() >= 5 and u("afternoon", day) < 0.5:
-        plays += _block(day, "afternoon", between(14 * 60, 16 * 60, "as", day), 8 + int(u("an", day) * 13))
+    if r("evening", day) < 0.85:
+        plays += _block(day, "evening", between(19 * 60, 21 * 60, "es", day, *salt), 10 + int(r("en", day) * 26),
+                        salt)
+    if day.weekday() < 5 and r("commute", day) < 0.6:
+        plays += _block(day, "commute", between(7.75 * 60, 8.25 * 60, "cs", day, *salt), 6 + int(r("cn", day) * 7),
+                        salt)
+    if day.weekday() >= 5 and r("afternoon", day) < 0.5:
+        plays += _block(day, "afternoon", between(14 * 60, 16 * 60, "as", day, *salt), 8 + int(r("an", day) * 13),
+                        salt)
     return plays
 
 
@@ -89,28 +110,37 @@ def _error(status: int, code: int, message: str) -> DemoResponse:
     return DemoResponse(status, {"error": code, "message": message})
 
 
+def subject(req: DemoRequest) -> str:
+    """Whose requests these are: the `user` asked for, else the api key."""
+    q = {k: v[0] for k, v in req.query.items()}
+    return q.get("user", "").lower() or f"key:{q.get('api_key', '')}"
+
+
 def routes(today: date | None = None) -> dict[str, Route]:
+    @counted("lastfm", subject)
     def lastfm(req: DemoRequest) -> DemoResponse:
         q = {k: v[0] for k, v in req.query.items()}
         if q.get("method", "").lower() != "user.getrecenttracks":
             return _error(400, 3, "Invalid Method - No method with that name in this package")
         if q.get("api_key", "") in ("", "bad"):
             return _error(403, 10, "Invalid API key - You must be granted a valid key by last.fm")
-        if q.get("user", "").lower() != USER:
+        salt = listener_key(q.get("user", ""))
+        if salt is None:
             return _error(404, 6, "User not found")
         moment = now(today)
         start = datetime.fromtimestamp(int(q.get("from", 0)), UTC)
         end = min(moment, datetime.fromtimestamp(int(q["to"]), UTC)) if "to" in q else moment
         limit, page = max(1, min(200, int(q.get("limit", 50)))), max(1, int(q.get("page", 1)))
         days = local_days(max(start, moment - timedelta(days=3 * 365)), end)
-        plays = sorted((p for d in days for p in plays_on(d) if start <= p[0] < end), reverse=True)
+        plays = sorted((p for d in days for p in plays_on(d, salt) if start <= p[0] < end), reverse=True)
         pages = -(-len(plays) // limit)
         tracks = [_track(*p) for p in plays[(page - 1) * limit: page * limit]]
         if page == 1:  # Last.fm prepends what is playing right now, whatever the window
-            album = int(u("playing", moment.date()) * len(ALBUMS))
-            tracks.insert(0, _track(None, album, int(u("playing-pos", moment.date()) * len(ALBUMS[album][2]))))
-        attr = {"user": USER, "totalPages": str(pages), "page": str(page), "perPage": str(limit),
-                "total": str(len(plays))}
+            album = int(u("playing", moment.date(), *salt) * len(ALBUMS))
+            tracks.insert(0, _track(None, album, int(u("playing-pos", moment.date(), *salt)
+                                                     * len(ALBUMS[album][2]))))
+        attr = {"user": USER if not salt else f"{USER}-{salt[0]}", "totalPages": str(pages), "page": str(page),
+                "perPage": str(limit), "total": str(len(plays))}
         return DemoResponse(200, {"recenttracks": {"track": tracks[0] if len(tracks) == 1 else tracks,
                                                    "@attr": attr}})
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tracker.demo.seeded import FIRST_DAY, between, hexdigest, local, local_days, now, parse_time, pick, u
-from tracker.demo.server import DemoRequest, DemoResponse, Route
+from tracker.demo.server import DemoRequest, DemoResponse, Route, counted
 
 # (title, year, trakt, slug, imdb, tmdb, tvdb, runtime, seasons, episodes per season, network)
 SHOWS = (
@@ -127,11 +127,18 @@ def _tokens(seed: object, moment: datetime) -> dict[str, Any]:
             "created_at": int(moment.timestamp())}
 
 
+def subject(req: DemoRequest) -> str:
+    """Trakt counts per user: one user per token, so the bearer token."""
+    auth = next((v for k, v in req.headers.items() if k.lower() == "authorization"), "")
+    return f"token:{auth.split()[-1] if auth.split() else ''}"
+
+
 def routes(today: date | None = None) -> dict[str, Route]:
     codes: dict[str, dict[str, Any]] = {}
     used_refresh: set[str] = set()
     lock = threading.Lock()
 
+    @counted("trakt", subject)
     def history(req: DemoRequest) -> DemoResponse:
         h = {k.lower(): v for k, v in req.headers.items()}
         if not h.get("trakt-api-key"):
