@@ -191,6 +191,9 @@ def load(conn: psycopg.Connection, table: RawTable, rows: Iterable[Sequence[Any]
             stage, sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in table.columns.items())))
         result.staged = copy_rows(cur, stage, table.columns, rows)
+        if (column := _partition_column(cur, table)) is not None and column in table.columns:
+            cur.execute(sql.SQL("select min({0}), max({0}) from {1}").format(sql.Identifier(column), stage))
+            _ensure_partitions(cur, table, *cur.fetchone())
         try:
             with conn.transaction():
                 cur.execute(sql.SQL("create unique index on {} ({})").format(stage, _cols(table.key)))
@@ -276,6 +279,9 @@ def replace_window(conn: psycopg.Connection, table: RawTable, rows: Iterable[Seq
         # both deleting before either inserts would leave the overlap twice
         lock = "|".join([table.qualified, *(f"{k}={window.scope[k]}" for k in sorted(window.scope))])
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
+        if inside and (column := _partition_column(cur, table)) is not None and column in table.columns:
+            i = list(table.columns).index(column)
+            _ensure_partitions(cur, table, min(r[i] for r in inside), max(r[i] for r in inside))
         where, params = _window_condition(table, window, "")
         answered = sql.SQL("{} = any(%(days)s)").format(_day_sql(table, ""))
         cur.execute(sql.SQL("delete from {} where {} and {}").format(table.ident, where, answered),
@@ -289,6 +295,25 @@ def replace_window(conn: psycopg.Connection, table: RawTable, rows: Iterable[Seq
                                                     (tuple(r) + (run_id,) for r in inside))
         changes.record_window(cur, table, window, days, run_id)  # change log for incremental dbt (changes.py)
     return result
+
+
+def _partition_column(cur: psycopg.Cursor, table: RawTable) -> str | None:
+    """The range-partition key column of a partitioned table (ddl/065_partition_intraday.sql), else None."""
+    cur.execute("select a.attname from pg_partitioned_table pt join pg_attribute a on a.attrelid = pt.partrelid"
+                " and a.attnum = pt.partattrs[0] where pt.partrelid = to_regclass(%s)", (table.qualified,))
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _ensure_partitions(cur: psycopg.Cursor, table: RawTable, first: Any, last: Any) -> None:
+    """Make the partitions of [first, last] and of the period after it, unless the table is busy: waiting at
+    most 5 s for the lock, then the rows go to the default partition (raw.ensure_partitions moves them out
+    on a later load). A catalog look-up only, when they exist."""
+    if first is None:
+        return
+    cur.execute("select raw.ensure_partitions(%(t)s::regclass, %(first)s, %(last)s::timestamptz + case"
+                " raw.partition_grain(%(t)s::regclass) when 'year' then interval '1 year'"
+                " else interval '1 month' end, '5s')", {"t": table.qualified, "first": first, "last": last})
 
 
 def _day_of(value: datetime | date) -> date:
