@@ -242,3 +242,43 @@ def test_the_demo_server_counts_requests_per_api_subject_and_second(demo):
     assert requests.get(f"{demo}/_demo/requests", params={"api": "google_health"}, timeout=10).json()["subjects"] == {}
     assert requests.get(f"{demo}/_demo/requests", params={"reset": "1"}, timeout=10).ok
     assert requests.get(f"{demo}/_demo/requests", timeout=10).json()["apis"] == {}
+
+
+def test_a_backfills_long_range_is_paged_to_the_same_points_as_short_ranges():
+    """Over 120 days the demo pages by a cursor (generating only each page's days): the same points, in the
+    same order, as the cached listing of shorter ranges gives — and the client needs one request per 10,000."""
+    from datetime import UTC
+
+    from tracker.http import HttpClient
+    from tracker.sources.google_health.client import GoogleHealthClient, RateLimiter
+
+    # heart rate over 123 days (the route itself: no HTTP, no JSON): 177,120 samples in 18 pages of up to 10,000,
+    # then the final `{}`, newest first, each once
+    route, pages, times, page_token = google_health_api.routes(TODAY)[google_health_api.DATA], 0, [], ""
+    expression = ('heart_rate.sample_time.physical_time >= "2026-05-01T00:00:00Z" AND '
+                  'heart_rate.sample_time.physical_time < "2026-09-01T00:00:00Z"')
+    while True:
+        pages += 1
+        body = _google(route, "demo-access-p01-1", "heart-rate", query={
+            "filter": expression, "pageSize": "10000", **({"pageToken": page_token} if page_token else {})}).body
+        times += [p["heartRate"]["sampleTime"]["physicalTime"] for p in body.get("dataPoints", [])]
+        if not (page_token := body.get("nextPageToken")):
+            break
+    assert len(times) == len(set(times)) == 123 * 24 * 60 and times == sorted(times, reverse=True)
+    assert pages == 19
+    server, base = serve_in_thread(routes=google_health_api.routes(TODAY))
+    try:
+        client = GoogleHealthClient(f"{base}/google-health", token_provider=lambda: "demo-access-p01-1",
+                                    http=HttpClient(max_retries=0), limiter=RateLimiter(10**9, burst=10**6))
+        a, b, c = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC),
+                   datetime(2026, 9, 1, tzinfo=UTC))
+        for data_type in ("sleep", "steps", "exercise"):
+            whole = list(client.list_raw_data_points(data_type, a, c))
+            parts = list(client.list_raw_data_points(data_type, b, c)) + list(client.list_raw_data_points(
+                data_type, a, b))
+            assert whole == parts and len(whole) > 20, data_type
+        whole = list(client.list_raw_data_points("daily-resting-heart-rate", a.date(), c.date()))
+        assert len(whole) == (c - a).days
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,7 +4,9 @@
   (sample: `sample_time.physical_time|civil_time`; interval: `interval.start_time|civil_start_time`; daily:
   `date`; exercise: `interval.civil_start_time` only; sleep: `interval.end_time|civil_end_time` only; anything
   else → 400 INVALID_DATA_POINT_FILTER), pageSize (default 1440, max 10000; 25 for sleep/exercise) and
-  pageToken, newest first, and — as observed on the real API — a final page that is literally `{}`.
+  pageToken, newest first, and — as observed on the real API — a final page that is literally `{}`. A range of
+  more than 120 days (up to 3 years: a backfill's) is paged by a cursor, generating only the days each page
+  needs.
 - `POST …/dataPoints:rollUp` and `…:dailyRollUp` for steps, heart-rate, total-calories, time-in-heart-rate-zone,
   daily-resting-heart-rate and daily-heart-rate-variability (max range 14/90 days like the real API).
 - `POST /google-health/oauth/token` — refresh_token and authorization_code grants; refresh token "revoked" or
@@ -40,7 +42,8 @@ DATA = f"{PREFIX}/v4/users/me/dataTypes"
 TOKEN = f"{PREFIX}/oauth/token"
 SCOPE = " ".join(f"https://www.googleapis.com/auth/googlehealth.{s}.readonly"
                  for s in ("activity_and_fitness", "health_metrics_and_measurements", "sleep"))
-MAX_SPAN_DAYS = 120
+MAX_SPAN_DAYS = 120  # longer ranges are paged by a cursor (`_long_list`) instead of one cached listing
+LONG_SPAN_DAYS = 3 * 366 + 2
 SAMPLE, INTERVAL = ("sample_time.physical_time", "sample_time.civil_time"), ("interval.start_time",
                                                                              "interval.civil_start_time")
 MEMBERS: dict[str, tuple[str, ...]] = {
@@ -137,12 +140,57 @@ def _list(data_type: str, query: dict[str, list[str]], today: date, key: str | N
     session = data_type in ("sleep", "exercise")
     limit = 25 if session else 10_000
     size = min(int(query.get("pageSize", [str(25 if session else 1440)])[0] or 0) or limit, limit)
+    _, _, _, first, last = _bounds(today, data_type, expression)
+    if (last - first).days > MAX_SPAN_DAYS:
+        return _long_list(today, data_type, expression, key, size, query.get("pageToken", [""])[0])
     points = _listing(today, data_type, expression, key)
     start = _decode_token(query.get("pageToken", [""])[0], expression)
     page = points[start:start + size]
     if not page:
         return DemoResponse(200, {})  # proto3 JSON drops the empty list and the empty token
     return DemoResponse(200, {"dataPoints": list(page), "nextPageToken": _encode_token(start + size, expression)})
+
+
+def _long_list(today: date, data_type: str, expression: str, key: str | None, size: int,
+               token: str) -> DemoResponse:
+    """A page of a long range, newest first: the points before the cursor (the sort key of the last point sent),
+    generated day by day backwards from it (plus one day, so a point crossing midnight keeps its place)."""
+    member, low, high, first, last = _bounds(today, data_type, expression)
+    if (last - first).days > LONG_SPAN_DAYS:
+        raise ApiError(400, "INVALID_ARGUMENT", f"the demo serves at most {LONG_SPAN_DAYS} days per request")
+    cursor = _decode_cursor(token, expression)
+    person, generate = _person(today, key), GENERATORS.get(data_type, _nothing)
+    day = last if cursor is None else min(last, _local_day(cursor) + timedelta(days=1))
+    rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    extra = 1  # days generated after the page is full
+    while day >= first and (len(rows) < size or extra > 0):
+        extra -= len(rows) >= size
+        rows += [(point, meta) for point, meta in generate(person, day, day)
+                 if (low is None or _member(meta, member) >= low) and (high is None or _member(meta, member) < high)
+                 and (cursor is None or meta["sort"] < cursor)]
+        day -= timedelta(days=1)
+    rows.sort(key=lambda row: row[1]["sort"], reverse=True)
+    page = rows[:size]
+    if not page:
+        return DemoResponse(200, {})
+    return DemoResponse(200, {"dataPoints": [point for point, _ in page],
+                              "nextPageToken": _encode_cursor(page[-1][1]["sort"], expression)})
+
+
+def _encode_cursor(sort: date | datetime, expression: str) -> str:
+    return base64.urlsafe_b64encode(f"c{sort.isoformat()}|{zlib.crc32(expression.encode())}".encode()).decode()
+
+
+def _decode_cursor(token: str, expression: str) -> date | datetime | None:
+    if not token:
+        return None
+    try:
+        text, crc = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        if not text.startswith("c") or int(crc) != zlib.crc32(expression.encode()):
+            raise ValueError
+        return date.fromisoformat(text[1:]) if len(text) == 11 else datetime.fromisoformat(text[1:])
+    except ValueError:
+        raise ApiError(400, "INVALID_ARGUMENT", "page token does not match this request") from None
 
 
 def _encode_token(offset_: int, expression: str) -> str:
@@ -161,11 +209,17 @@ def _decode_token(token: str, expression: str) -> int:
         raise ApiError(400, "INVALID_ARGUMENT", "page token does not match this request") from None
 
 
-@lru_cache(maxsize=64)
-def _listing(today: date, data_type: str, expression: str, key: str | None = None) -> tuple[dict[str, Any], ...]:
+def _bounds(today: date, data_type: str, expression: str) -> tuple[str, Any, Any, date, date]:
+    """The filter's member and bounds, and the local days [first, last] whose points can match it."""
     member, low, high = _parse_filter(data_type, expression)
     first = _local_day(low) - timedelta(days=1) if low is not None else today - timedelta(days=30)
     last = min(_local_day(high) + timedelta(days=1) if high is not None else today, today)
+    return member, low, high, first, last
+
+
+@lru_cache(maxsize=64)
+def _listing(today: date, data_type: str, expression: str, key: str | None = None) -> tuple[dict[str, Any], ...]:
+    member, low, high, first, last = _bounds(today, data_type, expression)
     if (last - first).days > MAX_SPAN_DAYS:
         raise ApiError(400, "INVALID_ARGUMENT", f"the demo serves at most {MAX_SPAN_DAYS} days per request")
     person = _person(today, key)
