@@ -34,6 +34,7 @@ from tracker.sources.contract import Clients, client_for
 from tracker.sources.fitbit import tables
 from tracker.sources.google_health.client import GoogleHealthClient
 from tracker.sources.google_health.models import DataPoint, coerce_wire_values, parse_data_point
+from tracker.warehouse.load_log import log_load
 from tracker.warehouse.loader import RawTable, Window, load
 from tracker.warehouse.loads import Load, QuarantineScope, load_checked
 from tracker.warehouse.quarantine import Rejected
@@ -208,6 +209,7 @@ class _Extract:
                     "ended_at": st.end_time, "seconds": int((st.end_time - st.start_time).total_seconds())}))
         self.finish("sleep", SLEEP_SESSIONS, sessions, rejected, self.instant_window())
         # stages of every session ending in the window are rewritten with the sessions just loaded
+        started_at = datetime.now(UTC)
         with self.conn.transaction():
             self.conn.execute(
                 "delete from raw.fitbit__sleep_stages s where s.person_id = %(p)s and s.source = %(s)s"
@@ -215,8 +217,10 @@ class _Extract:
                 " where x.person_id = s.person_id and x.source = s.source and x.log_id = s.log_id))",
                 {"p": self.person.id, "s": SOURCE, "ids": sorted({r[2] for r in sessions})})
             result = load(self.conn, tables.SLEEP_STAGES, stages, run_id=self.run_id)
-        self.loads.append(Load.of(result, source=SOURCE, entity="sleep-stages", person_id=self.person.id,
-                                  window=self.instant_window()))
+            done = Load.of(result, source=SOURCE, entity="sleep-stages", person_id=self.person.id,
+                           window=self.instant_window())
+            log_load(self.conn, done, run_id=self.run_id, started_at=started_at, finished_at=datetime.now(UTC))
+        self.loads.append(done)
 
     def exercise(self) -> None:
         rejected: list[Rejected] = []
