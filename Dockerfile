@@ -27,13 +27,16 @@ ENV AIRFLOW_HOME=/opt/airflow \
 #    leaves matching packages that the image already has alone, and cannot move Airflow, because
 #    "apache-airflow==3.3.2" is also named explicitly (the pattern the Airflow image docs recommend).
 #    A placeholder package lets pip resolve ".[stack]" before the real sources are copied; it is
-#    uninstalled right away.
+#    uninstalled right away. The stack extra includes the Celery provider (celery, kombu, redis, flower)
+#    at the locked version: the same image runs LocalExecutor by default and the Celery workers of the
+#    compose scale-out profile (docs/scale-out.md); the import check fails the build if it went missing.
 COPY --chown=airflow:0 requirements.lock pyproject.toml ./
 RUN mkdir -p include/tracker \
     && touch include/tracker/__init__.py \
     && pip install --no-cache-dir -c requirements.lock "apache-airflow==3.3.2" ".[stack]" \
     && pip uninstall -y tracker \
-    && rm -rf include build
+    && rm -rf include build \
+    && python -c "import airflow.providers.celery.executors.celery_executor"
 
 # 2) The tracker package itself, editable so that /opt/airflow/include (= TRACKER_HOME/include) is
 #    the code that runs, exactly as in a local checkout. --no-deps: everything is in place already.

@@ -332,8 +332,9 @@ def test_airflow_settings(services):
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "TRACKER_PG_HOST", "TRACKER_PG_USER", "TRACKER_PG_DB",
     }
     assert not required - env.keys(), f"x-airflow-common environment lacks {sorted(required - env.keys())}"
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
-    assert env["AIRFLOW__CORE__PARALLELISM"] == "4"
+    # without the scale-out settings (docs/scale-out.md) the stack is the single-machine one
+    assert render(env["AIRFLOW__CORE__EXECUTOR"]) == "LocalExecutor"
+    assert render(env["AIRFLOW__CORE__PARALLELISM"]) == "4"
     assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("SimpleAuthManager")
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == f"{settings.AIRFLOW_USER}:admin"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"], "no passwords file configured"
@@ -442,7 +443,7 @@ def test_compose_covers_local_stack_env(services, monkeypatch, tmp_path):
         "docker-compose.yml does (add them, or list them in HOST_ONLY_ENV with a reason)"
     )
     for key in SAME_VALUE_ENV:
-        assert docker[key] == local[key], f"{key}: {docker[key]!r} in Docker, {local[key]!r} locally"
+        assert render(docker[key]) == local[key], f"{key}: {docker[key]!r} in Docker, {local[key]!r} locally"
 
 
 def test_airflow_components_have_healthchecks(services):
@@ -536,7 +537,7 @@ def test_init_sh_passwords_come_from_postgres_env(services, init_names):
 @pytest.mark.parametrize(
     ("service", "prefix"),
     [("postgres", "postgres:16"), ("kafka", "apache/kafka:4.1.0"), ("minio", "minio/minio"),
-     ("minio-init", "minio/mc"), ("metabase", "metabase/metabase")],
+     ("minio-init", "minio/mc"), ("metabase", "metabase/metabase"), ("redis", "redis:7")],
 )
 def test_service_images(services, service, prefix):
     image = services[service].get("image", "")
@@ -661,3 +662,100 @@ def test_airflow_init_imports_the_api_pools_every_extract_task_runs_in(services)
     from tracker.sources.quota import pool_name, pool_specs
 
     assert {pool_name(s.id) for s in api_sources()} <= {p.name for p in pool_specs()}
+
+
+# ----------------------------------------------------------------------------------------------------
+# scale-out profile (docs/scale-out.md): Redis + CeleryExecutor + N workers, only when asked for
+
+SCALE_OUT = {"redis": ["scale-out"], "airflow-worker": ["scale-out"], "flower": ["flower"]}
+
+
+def render_with(value: str, given: dict[str, str]) -> str:
+    """Interpolate like compose would with `given` set in the environment (.env), dummies for the rest."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m["name"] in given:
+            return given[m["name"]]
+        return m["arg"] if m["op"] in (":-", "-") else f"dummy-{m['name'].lower()}"
+
+    return VAR_REF.sub(sub, value.replace("$$", "$"))
+
+
+def test_scale_out_services_start_only_with_their_profile(services):
+    """`docker compose up` without a profile starts exactly the single-machine services, as before."""
+    assert {name: svc.get("profiles") for name, svc in services.items() if svc.get("profiles")} == SCALE_OUT
+    assert set(services) - set(SCALE_OUT) == REQUIRED_SERVICES | {"metabase-sync"}
+    # a default service may wait for a profile's service only as optional (else compose refuses to start)
+    for name, svc in services.items():
+        if svc.get("profiles"):
+            continue
+        for dep, spec in (svc.get("depends_on") or {}).items():
+            if dep in SCALE_OUT:
+                assert spec.get("required") is False, f"{name} -> {dep} must be `required: false`"
+    assert services["airflow-scheduler"]["depends_on"]["redis"] == {"condition": "service_healthy",
+                                                                    "required": False}
+
+
+def test_the_executor_is_local_by_default_and_celery_when_asked(services):
+    env = airflow_env(services)
+    given = {"TRACKER_AIRFLOW_EXECUTOR": "CeleryExecutor", "TRACKER_AIRFLOW_PARALLELISM": "16"}
+    assert (render(env["AIRFLOW__CORE__EXECUTOR"]), render(env["AIRFLOW__CORE__PARALLELISM"])) == \
+        ("LocalExecutor", "4")
+    assert (render_with(env["AIRFLOW__CORE__EXECUTOR"], given), render_with(env["AIRFLOW__CORE__PARALLELISM"],
+                                                                            given)) == ("CeleryExecutor", "16")
+    # every Airflow component reads the same executor, broker and result backend (checked for the
+    # components above; the worker and flower here)
+    for name in ("airflow-worker", "flower"):
+        worker = env_of(services[name])
+        for key in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__PARALLELISM", "AIRFLOW__CELERY__BROKER_URL",
+                    "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "AIRFLOW__API_AUTH__JWT_SECRET",
+                    "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW_CONN_TRACKER_WAREHOUSE"):
+            assert worker.get(key) == env[key], f"{name}.{key} differs from the scheduler's"
+        assert services[name].get("build") == "." and services[name]["image"] == services["airflow-scheduler"]["image"]
+    # the queue is the redis service; task states go to the Airflow metadata database, as role airflow
+    broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+    assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379)
+    backend = urlsplit(render(env["AIRFLOW__CELERY__RESULT_BACKEND"]).removeprefix("db+"))
+    metadata = urlsplit(render(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
+    assert (backend.username, backend.password, backend.hostname, backend.path) == \
+        (metadata.username, metadata.password, metadata.hostname, metadata.path) == \
+        (settings.AIRFLOW_ROLE, "dummy-tracker_airflow_db_password", "postgres", f"/{settings.AIRFLOW_DB}")
+
+
+def test_workers_scale_and_run_what_the_scheduler_ran(services):
+    worker = services["airflow-worker"]
+    command = worker["command"] if isinstance(worker["command"], str) else " ".join(worker["command"])
+    assert command == "celery worker"
+    # `--scale airflow-worker=N` needs replicas that can coexist: no fixed name, no host port
+    assert "container_name" not in worker and not worker.get("ports"), "a scaled service cannot pin these"
+    assert int(env_of(worker)["AIRFLOW__CELERY__WORKER_CONCURRENCY"]) >= 1
+    assert "inspect ping" in " ".join(worker["healthcheck"]["test"]) and "celery@$${HOSTNAME}" in \
+        " ".join(worker["healthcheck"]["test"])
+    # with CeleryExecutor the workers run the tasks: they need what the LocalExecutor scheduler needs
+    scheduler_needs = set(services["airflow-scheduler"]["depends_on"])
+    assert scheduler_needs <= set(worker["depends_on"]), scheduler_needs - set(worker["depends_on"])
+    assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert set(worker["volumes"]) == set(services["airflow-scheduler"]["volumes"]), "logs and state are shared"
+    redis = services["redis"]
+    assert not redis.get("ports"), "Redis has no password: it must stay inside the compose network"
+    assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
+    flower = services["flower"]
+    assert flower["command"] == "celery flower" and flower["ports"] == ["127.0.0.1:${TRACKER_FLOWER_PORT:-25555}:5555"]
+
+
+def test_the_image_has_the_celery_provider_pinned():
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)", LOCK.read_text(), flags=re.M))
+    assert pins.get("apache-airflow-providers-celery") == "3.26.0" and pins["celery"].split(".")[:2] != ["5", "7"]
+    assert {"celery", "kombu", "redis", "flower"} <= pins.keys(), "the provider's dependencies are not locked"
+    assert '"apache-airflow-providers-celery==3.26.0"' in (ROOT / "pyproject.toml").read_text(), \
+        "the stack extra (what the image installs, constrained by the lock) lacks the provider"
+    assert any("import airflow.providers.celery.executors.celery_executor" in line for line in dockerfile_lines() if line.startswith("RUN "))
+
+
+def test_docs_name_the_profile_and_separate_measured_from_designed():
+    text = (ROOT / "docs" / "scale-out.md").read_text()
+    for phrase in ("--profile scale-out", "--scale airflow-worker=", "TRACKER_AIRFLOW_EXECUTOR=CeleryExecutor",
+                   "create_distributed_table('raw.fitbit__heart_rate', 'person_id')", "Measured here",
+                   "Designed, not run here", "bench/bench_partitioned_heart_rate.py"):
+        assert phrase in text, f"docs/scale-out.md does not say {phrase!r}"
