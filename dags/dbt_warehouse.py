@@ -1,12 +1,21 @@
 """
 ### dbt: raw → silver → gold
 
-Runs the dbt project through astronomer-cosmos (one task per model: `dbt build` of the model with its unit and
-data tests; tests spanning several models run in their own task once all their models are built) whenever any
-raw table's Asset is updated. Cosmos renders the graph from the manifest `tracker up` publishes after
-`dbt parse`; lineage is in the dbt docs site linked from the Airflow menu.
+Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever any raw table's Asset is
+updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
+dbt's own order and threads), and every model keeps its own task group in the UI — `<model>.run` reports that
+model's result and `<model>.test` the result of its tests (a test spanning several models counts for each of
+them) as dbt finishes them. A model that fails fails its own `run` task (the notifier names it); the models
+downstream of it are not built and their tasks end `upstream_failed`; the run fails. Cosmos renders the graph
+from the manifest `tracker up` publishes after `dbt parse`; lineage is in the dbt docs site linked from the
+Airflow menu.
 
-`refresh_report` rewrites the local report (dashboards/*.yml, `tracker report`) once the models are done.
+Retries: the producer never runs a second `dbt build` (a retry of it is skipped, Cosmos' rule); a model task
+retried after the producer ended runs that model itself (`dbt run --select <model>`, a test task
+`dbt test --select <model>`), so a retry succeeds only if the model really builds.
+
+`refresh_report` (a teardown: it runs whatever the models' outcome and does not decide the run's state)
+rewrites the local report (dashboards/*.yml, `tracker report`) once the models are done.
 
 `source_freshness` runs `dbt source freshness` once for every source, beside the models: the freshness rules
 of `models/staging/**/_*__sources.yml` (e.g. weather: warn after 36 h, error after 72 h without a load) are
@@ -24,7 +33,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import AssetAny, ExceptionRetryPolicy, RetryAction, RetryRule, task
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from tracker_airflow.assets import RAW_ASSETS
@@ -35,9 +44,41 @@ PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] /
 MANIFEST = Path(os.environ.get("TRACKER_DBT_MANIFEST")
                 or Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target")) / "manifest.json")
 
+# TRACKER_DBT_MODE=local: the former layout (a `dbt build` process per model, its tests inside; tests of several
+# models in their own task), ≈ 3× slower — kept for comparison (bench/bench_dbt_airflow.py) and as a fallback
+MODE = os.environ.get("TRACKER_DBT_MODE", "watcher")
+if MODE not in ("watcher", "local"):
+    raise ValueError(f"TRACKER_DBT_MODE={MODE!r}: use watcher (the default) or local")
+MODE_CONFIG = {
+    # one `dbt build` (the producer) + a sensor per model and per model's tests reading its result from XCom;
+    # watcher mode has no per-model `dbt build` task (TestBehavior.BUILD): AFTER_EACH gives each model a `run` and
+    # a `test` task, both fed by the producer's build; a test of several models is reported with each of them
+    # (a detached test task would wait for a status the producer never publishes)
+    "watcher": {
+        # the producer's retry never runs dbt again (Cosmos: it restores the statuses it had published and is
+        # skipped; a model task retried after it runs its own model): no reason to wait a minute for it
+        "execution_config": ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
+                                            invocation_mode=InvocationMode.DBT_RUNNER,
+                                            setup_operator_args={"retry_delay": timedelta(seconds=5),
+                                                                 "retry_exponential_backoff": False}),
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+                                      should_detach_multiple_parents_tests=False),
+        # sensors poll the producer's XCom every 2 s (in the triggerer: they hold no worker slot while waiting)
+        "operator_args": {"install_deps": False, "poke_interval": 2},
+    },
+    "local": {
+        "execution_config": ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+                                      should_detach_multiple_parents_tests=True),
+        "operator_args": {"install_deps": False},
+    },
+}[MODE]
+
 PROFILE = ProfileConfig(
     profile_name="tracker", target_name="airflow",
-    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="tracker_warehouse", profile_args={"schema": "silver"}))
+    # profiles.yml's 4 threads: the producer's one `dbt build` runs independent models side by side
+    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="tracker_warehouse",
+                                                       profile_args={"schema": "silver", "threads": 4}))
 
 dbt_warehouse = DbtDag(
     dag_id="dbt_warehouse",
@@ -52,13 +93,22 @@ dbt_warehouse = DbtDag(
     project_config=ProjectConfig(dbt_project_path=PROJECT_DIR, manifest_path=MANIFEST,
                                  install_dbt_deps=False),
     profile_config=PROFILE,
-    execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-                               should_detach_multiple_parents_tests=True),
-    operator_args={"install_deps": False},
+    **MODE_CONFIG,
 )
 
 with dbt_warehouse:
+    if MODE == "watcher":
+        # The model tasks read what the producer's one `dbt build` reported: they start once it is done (the run
+        # and the UI show each model's outcome then; dbt's own log shows the build live in the producer's log).
+        # Cosmos would start the first ones beside it (trigger_rule "always", a sensor per model waiting in the
+        # triggerer); it misses ours (their manifest parents are sources) and, started first, one would wait
+        # forever in `dag.test()`, which runs one task at a time. all_done: a failed build's statuses are read too.
+        producer = dbt_warehouse.task_dict[PRODUCER_WATCHER_TASK_ID]
+        for consumer in [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]:
+            if not consumer.upstream_task_ids:
+                producer >> consumer
+                consumer.trigger_rule = "all_done"
+
     # sources of API DAGs nobody in the config uses are left out: their empty tables would always be "stale"
     unused = freshness_exclusions()
     DbtSourceLocalOperator(task_id="source_freshness", project_dir=PROJECT_DIR, profile_config=PROFILE,
@@ -72,7 +122,7 @@ with dbt_warehouse:
 
     # the local report (dashboards/*.yml over gold) is rewritten after every run, whatever its models' outcome;
     # the stack's docs server serves it at <dbt docs>/report/ (linked from the Airflow menu)
-    @task(task_id="refresh_report", trigger_rule="all_done", retries=2,
+    @task(task_id="refresh_report", retries=2,
           doc_md="Rewrites the local report from gold (`tracker report`); served at <dbt docs>/report/.")
     def refresh_report() -> dict:
         from tracker.dashboards.report import regenerate
@@ -80,5 +130,7 @@ with dbt_warehouse:
         made = regenerate()
         return {"pages": len(made.pages), "unavailable": [str(f) for f in made.failures]}
 
+    # a teardown runs once everything upstream is done, whatever its outcome, and leaves the run's state to the
+    # model tasks: a failed model fails the run (an all_done leaf that succeeds would have hidden it)
     model_tasks = list(dbt_warehouse.leaves)
-    model_tasks >> refresh_report()
+    model_tasks >> refresh_report().as_teardown()

@@ -1,0 +1,167 @@
+"""The dbt DAG in Cosmos' watcher mode (real dbt, real Airflow `dag.test()`, the session warehouse): one
+`dbt build` (the producer) builds silver and gold, and each model keeps its own task (`<model>.run`, and
+`<model>.test` for its tests) whose state is that model's result in the build. A broken model fails its own
+task, names it in the failure notifier's line, leaves the models downstream `upstream_failed` (dbt skipped them)
+and fails the run; its task's retries run that model again (they never succeed without building it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tracker.config import Person, TrackerConfig
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[2]
+START, END = datetime(2026, 10, 9, tzinfo=UTC), datetime(2026, 10, 11, tzinfo=UTC)
+PRODUCER = "dbt_producer_watcher"
+BROKEN = "fct_consumption_daily"  # downstream: fct_daily_summary → fct_anomalies, fct_correlations, fct_weekly…
+DOWNSTREAM = ("fct_daily_summary", "fct_weekly_summary", "fct_anomalies", "fct_correlations")
+
+
+@pytest.fixture()
+def listener(warehouse, demo_api):
+    """A person of this test's own with two days of Last.fm scrobbles (from the demo API) in raw."""
+    from tracker.sources.lastfm import extract as lastfm
+    from tracker.sources.lastfm.client import LastfmClient
+    from tracker.warehouse.people import sync_people
+    from tracker.windows import ExtractWindow
+
+    person = Person(id=f"t_watch_{uuid.uuid4().hex[:8]}", timezone="Europe/Berlin", accounts={"lastfm": "demo-user"})
+    config = TrackerConfig(people=[person])
+    sync_people(warehouse, config, "test-dbt-watcher")
+    lastfm.extract_and_load(warehouse, lambda user: LastfmClient("demo-key", user,
+                                                                 base_url=f"{demo_api}/lastfm/2.0/"),
+                            config, ExtractWindow(START, END), "test-dbt-watcher")
+    yield person
+    for table in ("raw.lastfm__scrobbles", "raw.quarantine", "raw.tracker__people"):
+        warehouse.execute(f"delete from {table} where person_id = %s", (person.id,))
+
+
+def watcher_dag(*, quick_retries: bool = False):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "dbt_warehouse.py"))
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.get_dag("dbt_warehouse")
+    if quick_retries:  # the same retries, without the minute between them
+        for task in dag.tasks:
+            task.retry_delay = timedelta(seconds=1)
+    return dag
+
+
+def states(run) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+def dbt_statuses(run, suffix: str = "_status") -> dict[str, str]:
+    """What the producer's `dbt build` reported per model (its `<unique_id>_status` XComs: dbt's own words), or
+    with suffix `_tests_status` its tests' verdict (pass / fail, over every test of the model)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(select(XComModel).where(
+            XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == PRODUCER,
+            XComModel.key.like(f"model__tracker__%{suffix}"))).all()
+        values = {row.key.removeprefix("model__tracker__").removesuffix(suffix): XComModel.deserialize_value(row)
+                  for row in rows}
+    if suffix == "_tests_status":
+        return values
+    return {model: value["status"] for model, value in values.items() if not model.endswith("_tests")}
+
+
+def model_task(dag, model: str) -> str:
+    """A model's own task: `<model>.run` (a task group with its tests), or `<model>_run` (no tests)."""
+    return f"{model}.run" if f"{model}.run" in dag.task_dict else f"{model}_run"
+
+
+def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehouse, airflow_db, dbt_manifest):
+    dag = watcher_dag()
+    # GIVEN the DAG rendered in watcher mode: one producer, one task per model (and one per model's tests)
+    models = [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"]
+    assert PRODUCER in dag.task_dict and len(models) >= 35
+    assert {model_task(dag, m) for m in (BROKEN, "fct_daily_summary", "stg_lastfm__scrobbles")} <= dag.task_dict.keys()
+    assert f"{BROKEN}.test" in dag.task_dict
+    assert not [t for t in dag.tasks if "build" in t.task_id], "no per-model dbt build process any more"
+    # WHEN it runs
+    run = dag.test()
+    # THEN the run succeeded, every model's task succeeded, and dbt reported every one of them as a success
+    got = states(run)
+    # (source_freshness errors when a used source is stale in the shared warehouse: then the run fails for it)
+    assert run.state == ("success" if got["source_freshness"] == "success" else "failed"), got
+    reported = dbt_statuses(run)
+    for task in models:
+        model = task.task_id.removesuffix(".run").removesuffix("_run")
+        assert got[task.task_id] == "success" and reported[model] == "success", (model, got[task.task_id],
+                                                                                  reported.get(model))
+    # AND each model's tests have their own task, which reports what dbt's tests of that model said
+    tests = dbt_statuses(run, "_tests_status")
+    for task in [t for t in dag.tasks if type(t).__name__ == "DbtTestWatcherOperator"]:
+        assert got[task.task_id] == "success" and tests[task.task_id.removesuffix(".test")] == "pass", task.task_id
+    assert all(state == "success" for task, state in got.items() if task != "source_freshness"), got
+    # AND gold was built from this run's raw rows: each local day of the person's scrobbles is in
+    # fct_consumption_daily, with its Last.fm minutes
+    raw_days = warehouse.execute("select count(distinct (played_at at time zone 'Europe/Berlin')::date) "
+                                 "from raw.lastfm__scrobbles where person_id = %s", (listener.id,)).fetchone()[0]
+    gold_days = warehouse.execute("select count(*) from gold.fct_consumption_daily where person_id = %s "
+                                  "and lastfm_minutes > 0", (listener.id,)).fetchone()[0]
+    assert raw_days >= 1 and gold_days == raw_days, (raw_days, gold_days)
+
+
+@pytest.fixture()
+def broken_project(tmp_path, monkeypatch, dbt_manifest):
+    """A copy of the dbt project whose fct_consumption_daily fails in the database, and its manifest; the DAG
+    is pointed at it through DBT_PROJECT_DIR / TRACKER_DBT_MANIFEST."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(ROOT / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    sql = project / "models" / "marts" / "consumption" / f"{BROKEN}.sql"
+    # division by zero when the query runs (not when dbt parses or compiles it)
+    sql.write_text("select 1 / (count(*) - count(*)) as broken from {{ ref('int_plays_deduplicated') }}\n")
+    target = tmp_path / "target"
+    env = os.environ | {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(tmp_path / "logs")}
+    subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse"], cwd=project, env=env, check=True,
+                   capture_output=True)
+    monkeypatch.setenv("DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("TRACKER_DBT_MANIFEST", str(target / "manifest.json"))
+    return project
+
+
+def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener, warehouse, airflow_db, capfd,
+                                                       caplog):
+    dag = watcher_dag(quick_retries=True)
+    capfd.readouterr()
+    caplog.clear()
+    # WHEN the build meets a model that fails in the database
+    run = dag.test()
+    log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
+    got, reported = states(run), dbt_statuses(run)
+    # THEN dbt reported it failed and its downstream models skipped (Cosmos reports those as failed)…
+    assert reported[BROKEN] in ("error", "failed"), reported.get(BROKEN)
+    # … its own task failed (after its retries, each a `dbt run` of that model alone: it never succeeds
+    # without building it), its tests' task and every model downstream did not run
+    assert got[model_task(dag, BROKEN)] == "failed"
+    assert got[f"{BROKEN}.test"] == "upstream_failed"
+    for model in DOWNSTREAM:
+        assert got[model_task(dag, model)] == "upstream_failed", (model, got[model_task(dag, model)])
+    assert "Retry attempt #2 – Running model 'model.tracker.fct_consumption_daily'" in log, log[-3000:]
+    # AND the models beside it succeeded; the report was still rewritten; the run failed
+    for model in ("fct_weather_daily", "fct_resting_heart_rate_daily", "int_plays_deduplicated"):
+        assert got[model_task(dag, model)] == "success" and reported[model] == "success", model
+    assert got["refresh_report"] == "success"
+    assert run.state == "failed"
+    # AND the notifier's one line names the model's task
+    assert f"tracker task failed: dag=dbt_warehouse task={BROKEN}.run" in log, log[-3000:]
+    # AND every model task's state is what dbt said of its model
+    for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"]:
+        model = task.task_id.removesuffix(".run").removesuffix("_run")
+        expected = "success" if reported.get(model) == "success" else ("failed", "upstream_failed")
+        assert got[task.task_id] in expected, (model, reported.get(model), got[task.task_id])
