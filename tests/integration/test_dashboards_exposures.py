@@ -23,4 +23,4 @@ def test_dbt_lineage_ends_at_every_dashboard(dbt_manifest):
         for model in wanted:
             assert f"exposure.tracker.{d.id}" in manifest["child_map"][model]
     raw = manifest["exposures"]["exposure.tracker.pipeline_health"]["depends_on"]["nodes"]
-    assert "source.tracker.fitbit.fitbit__heart_rate" in raw
+    assert "model.tracker.fct_pipeline_loads_daily" in raw

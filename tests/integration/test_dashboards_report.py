@@ -32,7 +32,8 @@ RAW = ("raw.github__commits", "raw.github__pull_requests", "raw.github__reviews"
        "raw.fitbit__sleep_sessions", "raw.fitbit__sleep_stages", "raw.fitbit__exercises",
        "raw.fitbit__steps_daily", "raw.fitbit__hrv_daily", "raw.fitbit__spo2_daily",
        "raw.fitbit__respiratory_rate_daily", "raw.fitbit__heart_rate_zones_daily",
-       "raw.fitbit__heart_rate_zone_limits", "raw.fitbit__heart_rate_changes", "raw.tracker__people")
+       "raw.fitbit__heart_rate_zone_limits", "raw.fitbit__heart_rate_changes", "raw.tracker__load_log",
+       "raw.tracker__people")
 
 
 def _load(conn, person, demo_url: str, tmp, monkeypatch) -> None:
@@ -126,10 +127,12 @@ def test_every_question_runs_as_its_role_and_returns_what_its_chart_draws(built)
                 # AND a chart has figures other than 0 (a chart of zeros says nothing)
                 values = [r[c] for r in result.records() for c in q.chart.y]
                 assert not values or any(v not in (None, 0) for v in values), f"{q.id}: {values}"
-    # THEN every question reading the warehouse has the demo's data (Airflow's runs: none in this session)
-    empty = [k for k, n in counts.items() if n == 0 and k != "pipeline_health/run_durations"]
+    # THEN every question reading the warehouse has the demo's data (Airflow's runs: none in this session; no
+    # sign-in to renew: an empty list is the healthy state)
+    empty = [k for k, n in counts.items() if n == 0
+             and k not in ("pipeline_health/run_durations", "study_completeness/sign_ins_expiring")]
     assert not empty, counts
-    assert counts["daily_overview/resting_heart_rate"] >= 28 and counts["pipeline_health/last_load"] == 9
+    assert counts["daily_overview/resting_heart_rate"] >= 28 and counts["pipeline_health/last_load"] == 5
 
 
 def test_gold_questions_really_run_as_the_analyst_who_cannot_read_raw(built):
@@ -161,7 +164,8 @@ def test_the_report_has_a_page_per_dashboard_with_every_chart_and_its_rows(built
     person_id, dashboards = built
     report = write_report(tmp_path / "report", dashboards, person_id=person_id)
     assert report.failures == []
-    assert sorted(p.name for p in report.pages) == ["daily_overview.html", "index.html", "pipeline_health.html"]
+    assert sorted(p.name for p in report.pages) == ["daily_overview.html", "index.html", "pipeline_health.html",
+                                                          "study_completeness.html"]
     index = (tmp_path / "report" / "index.html").read_text()
     assert 'href="daily_overview.html"' in index and 'href="pipeline_health.html"' in index
     # the JS is served from the report folder itself: no network needed to view it
@@ -248,7 +252,7 @@ def test_tracker_report_writes_every_page_and_says_where(built, tmp_path, monkey
     out = runner.invoke(app, ["report", "--out", str(tmp_path / "r")])
     assert out.exit_code == 0, out.output
     questions = sum(len(d.questions) for d in dashboards)
-    assert out.output.strip() == (f"report: 2 dashboards, {questions}/{questions} questions answered for "
+    assert out.output.strip() == (f"report: 3 dashboards, {questions}/{questions} questions answered for "
                                   f"{person_id} → {(tmp_path / 'r' / 'index.html').as_uri()}")
     assert (tmp_path / "r" / "daily_overview.html").exists()
 
@@ -270,11 +274,12 @@ def test_an_unreachable_database_leaves_its_cards_unavailable_not_a_traceback(bu
     # THEN exit 1, one line per unanswered question naming it, the raw-reading cards still answered
     assert out.exit_code == 1, out.output
     lines = out.output.strip().splitlines()
-    analyst = [f"{d.id}/{q.id}" for d in dashboards for q in d.questions if q.connection == "analyst"]
-    assert [line.split(": ")[1] for line in lines[:-1]] == [*analyst, "pipeline_health/run_durations"]
+    unanswered = [f"{d.id}/{q.id}" for d in dashboards for q in d.questions if q.connection != "loader"]
+    assert "pipeline_health/run_durations" in unanswered
+    assert [line.split(": ")[1] for line in lines[:-1]] == unanswered
     assert all(line.startswith("not available: ") and "connection: " in line for line in lines[:-1])
     assert "password authentication failed" in lines[0] and secret not in out.output
-    assert lines[-1].startswith("report: 2 dashboards, 2/") and "Traceback" not in out.output
+    assert lines[-1].startswith("report: 3 dashboards, 1/") and "Traceback" not in out.output
     page = (tmp_path / "r" / "pipeline_health.html").read_text()
     assert "Not available: airflow connection:" in page and "Quarantined rows" in page
 
@@ -282,7 +287,7 @@ def test_an_unreachable_database_leaves_its_cards_unavailable_not_a_traceback(bu
 def test_exposures_check_passes_on_the_repo_and_fails_on_a_changed_definition(tmp_path):
     app, runner = _cli()
     out = runner.invoke(app, ["dashboards", "exposures", "--check"])
-    assert out.exit_code == 0 and "up to date (2 exposures)" in out.output, out.output
+    assert out.exit_code == 0 and "up to date (3 exposures)" in out.output, out.output
     import shutil
 
     shutil.copytree(Path(__file__).parents[2] / "dashboards", tmp_path / "d")

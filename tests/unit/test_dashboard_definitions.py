@@ -28,7 +28,7 @@ def test_the_repos_dashboards_load_with_every_required_dashboard():
     from tracker.dashboards.definitions import load_dashboards
 
     dashboards = {d.id: d for d in load_dashboards()}
-    assert {"daily_overview", "pipeline_health"} <= dashboards.keys()
+    assert {"daily_overview", "pipeline_health", "study_completeness"} <= dashboards.keys()
     for d in dashboards.values():
         for q in d.questions:
             # gold questions read gold only; raw needs the loader, dag_run needs Airflow's database
@@ -80,9 +80,17 @@ def test_an_exposure_depends_on_every_gold_model_and_dbt_source_its_questions_re
 
     made = yaml.safe_load(exposures.render(load_dashboards()))["exposures"]
     health = next(e for e in made if e["name"] == "pipeline_health")
-    assert "ref('fct_daily_summary')" in health["depends_on"]
-    assert "source('fitbit', 'fitbit__heart_rate')" in health["depends_on"]
+    assert "ref('fct_daily_summary')" in health["depends_on"] and "ref('fct_pipeline_loads_daily')" in \
+        health["depends_on"]
     assert "raw.quarantine" in health["description"]  # no dbt node: named, not dropped
+    study = next(e for e in made if e["name"] == "study_completeness")
+    assert {"ref('dim_person_sync')", "ref('fct_sync_completeness_daily')"} <= set(study["depends_on"])
+    # a raw table that is a dbt source is a source() dependency
+    raw = tmp_path / "r.yml"
+    raw.write_text(GOOD.format(id="r").replace("gold.fct_daily_summary", "raw.fitbit__heart_rate")
+                   .replace("    chart:", "    connection: loader\n    chart:"))
+    assert "source('fitbit', 'fitbit__heart_rate')" in \
+        yaml.safe_load(exposures.render([load_file(raw)]))["exposures"][0]["depends_on"]
     # a table that is no dbt model is refused rather than left out of the lineage
     path = tmp_path / "x.yml"
     path.write_text(GOOD.format(id="x").replace("gold.fct_daily_summary", "gold.fct_nothing"))
