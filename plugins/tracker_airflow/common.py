@@ -164,11 +164,24 @@ def extract_load(source: str, person: str, options: dict | None = None, params=N
     window = _run_window(params, data_interval_start, data_interval_end, dag_run)
     extract = catalogue_source(source).extract_function()
     config = config_for(load_config(), person)
+    options = {**(options or {}), **backfill_options(extract, dag_run)}
     with WarehouseHook().connect() as conn:
-        loads = extract(conn, HOOKS[source]().clients(), config, window, run_id, **(options or {}))
+        loads = extract(conn, HOOKS[source]().clients(), config, window, run_id, **options)
     for load in loads:
         print(f"{person}: {load.as_dict()}")
     return [load.as_dict() for load in loads]
+
+
+def backfill_options(extract, dag_run) -> dict:  # noqa: ANN001 - an extract function, Airflow's dag run
+    """A backfill's run reads exactly its data interval: an extract's trailing re-pull (Google Health re-reads
+    the 3 days before, which sync late) is for the daily schedule — in a backfill those days are the backfill's
+    own runs, and re-reading them would spend 4× the requests (18 a day instead of ~12 for one person)."""
+    import inspect
+    from datetime import timedelta
+
+    if getattr(dag_run, "run_type", None) == "backfill" and "repull" in inspect.signature(extract).parameters:
+        return {"repull": timedelta(0)}
+    return {}
 
 
 def extract_per_person(source: str, people, *, task_id: str, outlets: list, options: dict | None = None):
