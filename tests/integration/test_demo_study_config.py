@@ -3,6 +3,8 @@ pseudonymous ids), the seeded Google sign-ins, and a revoked one failing with th
 
 from __future__ import annotations
 
+from datetime import date
+
 import psycopg
 import pytest
 import yaml
@@ -14,8 +16,9 @@ def test_the_study_config_is_valid_pseudonymous_and_marks_the_last_people_revoke
     from tracker.config import load_config
     from tracker.demo.study_config import revoked_ids, write_study_config
 
-    path = write_study_config(tmp_path / "people.yml", 12, revoked=2)
+    path = write_study_config(tmp_path / "people.yml", 12, revoked=2, collect_from=date(2026, 11, 1))
     config = load_config(path)
+    assert {p.collect_from for p in config.people} == {date(2026, 11, 1)}  # the study's collection window
     ids = [p.id for p in config.people]
     assert ids == [f"p{i:02d}" for i in range(1, 13)]
     assert all("@" not in p.id for p in config.people)  # the warehouse's id is no e-mail

@@ -126,7 +126,9 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
     from tracker.stack import local
 
     began = time.monotonic()
-    study = _use_study_config(people, revoked) if people else None
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    study = _use_study_config(people, revoked, start.date()) if people else None
     _start_stack(demo=True)
     if study:
         import psycopg
@@ -136,8 +138,6 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
         seed_sign_ins(lambda: psycopg.connect(s.warehouse_dsn()), people, revoked)
         console.print(f"study: {people} people ({study}); Google sign-ins seeded"
                       f"{f', revoked: {revoked}' if revoked else ''}", soft_wrap=True)
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=days)
     result: dict = {"window": {"start": start.isoformat(), "end": end.isoformat()}, "runs": {}}
     import requests
 
@@ -223,7 +223,7 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
     return result
 
 
-def _use_study_config(people: int, revoked: int) -> str:
+def _use_study_config(people: int, revoked: int, collect_from) -> str:  # noqa: ANN001 - a date
     """Write the study's config, point this process at it, and restart Airflow if it runs with another config
     (the DAGs read the config in Airflow's processes). The warehouse and its rows are untouched."""
     import os
@@ -232,7 +232,7 @@ def _use_study_config(people: int, revoked: int) -> str:
     from tracker.stack import local
 
     try:
-        path = write_study_config(s.state_dir() / "study" / "people.yml", people, revoked)
+        path = write_study_config(s.state_dir() / "study" / "people.yml", people, revoked, collect_from)
     except ValueError as exc:
         fail(str(exc))
     os.environ["TRACKER_CONFIG"] = str(path)
@@ -254,17 +254,20 @@ def _failed_people(api, dag_id: str, run_id: str) -> dict[str, str]:  # noqa: AN
             for ti in failed}
 
 
-STUDY_COLUMNS = ("person_id", "days", "health_days", "steps", "resting_bpm", "asleep_minutes", "commits",
-                 "listened_minutes")
+STUDY_COLUMNS = ("person_id", "days", "health_days", "hr_days_missing", "hr_coverage", "steps", "resting_bpm",
+                 "asleep_minutes", "commits", "listened_minutes")
 
 
 def study_summary(conn, start, end) -> list[dict]:  # noqa: ANN001 - a psycopg connection, dates
-    """One row per person over the demo's window: days in gold, days with health data, and daily means."""
+    """One row per person over the demo's window: days in gold, days with health data, the completeness
+    report's heart-rate days without data and coverage (gold.dim_person_sync), and daily means."""
     cur = conn.execute(
-        "select person_id, count(*), count(*) filter (where has_health_data), round(avg(steps)),"
-        " round(avg(resting_bpm)::numeric, 1), round(avg(asleep_minutes)), round(avg(commits)::numeric, 1),"
-        " round(avg(listened_minutes)) from gold.fct_daily_summary where local_date >= %s and local_date < %s"
-        " group by person_id order by person_id", (start, end))
+        "select s.person_id, count(*), count(*) filter (where s.has_health_data), max(d.days_without_data),"
+        " round(max(d.mean_coverage_on_days_with_data)::numeric, 2), round(avg(s.steps)),"
+        " round(avg(s.resting_bpm)::numeric, 1), round(avg(s.asleep_minutes)), round(avg(s.commits)::numeric, 1),"
+        " round(avg(s.listened_minutes)) from gold.fct_daily_summary as s left join gold.dim_person_sync as d"
+        " on d.person_id = s.person_id and d.source_family = 'heart_rate'"
+        " where s.local_date >= %s and s.local_date < %s group by s.person_id order by s.person_id", (start, end))
     return [dict(zip(STUDY_COLUMNS, row, strict=True)) for row in cur]
 
 
@@ -274,8 +277,8 @@ def print_study_summary(rows: list[dict]) -> None:
 
     table = Table(title="The study, per person (means per day of the window)", title_justify="left",
                   box=box.SIMPLE_HEAD)
-    for i, header in enumerate(("person", "days", "health\ndays", "steps", "rest\nHR", "sleep\nmin", "commits",
-                                "music\nmin")):
+    for i, header in enumerate(("person", "days", "health\ndays", "HR days\nmissing", "HR\ncoverage", "steps",
+                                "rest\nHR", "sleep\nmin", "commits", "music\nmin")):
         table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))

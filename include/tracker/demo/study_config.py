@@ -11,7 +11,7 @@ their extract fails alone, saying which command signs them in again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
@@ -27,8 +27,9 @@ def person_ids(n: int) -> list[str]:
     return [f"p{i:0{width}d}" for i in range(1, n + 1)]
 
 
-def study_people(n: int, revoked: int = 0) -> list[dict]:
-    """The config's `people:` entries of an n-person demo study (the last `revoked` are marked for `sign_ins`)."""
+def study_people(n: int, revoked: int = 0, collect_from: date | None = None) -> list[dict]:
+    """The config's `people:` entries of an n-person demo study (the last `revoked` are marked for `sign_ins`);
+    `collect_from`: everyone's collection window starts that day (the completeness report counts from it)."""
     if not 1 <= n <= 500:
         raise ValueError(f"--people must be between 1 and 500 (got {n})")
     if not 0 <= revoked < n:
@@ -40,6 +41,7 @@ def study_people(n: int, revoked: int = 0) -> list[dict]:
         if i == 0:
             accounts["trakt"] = "demo-user"
         people.append({"id": pid, "timezone": ZONE, "birth_year": 1960 + (i * 7) % 40,
+                       **({"collect_from": collect_from} if collect_from else {}),
                        "locations": [{"name": city, "latitude": lat, "longitude": lon, "timezone": ZONE}],
                        "accounts": accounts})
     return people
@@ -49,11 +51,11 @@ def revoked_ids(n: int, revoked: int) -> list[str]:
     return person_ids(n)[n - revoked:] if revoked else []
 
 
-def write_study_config(path: Path, n: int, revoked: int = 0) -> Path:
+def write_study_config(path: Path, n: int, revoked: int = 0, collect_from: date | None = None) -> Path:
     """Write the study's config file (validated by the config model before it is written)."""
     from tracker.config import TrackerConfig
 
-    people = study_people(n, revoked)
+    people = study_people(n, revoked, collect_from)
     TrackerConfig.model_validate({"people": people})
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"# A demo study of {n} pseudonymous people written by `tracker demo --people {n}"
