@@ -108,6 +108,9 @@ def seed_old_rows(conn) -> None:
     """)
     conn.execute("create view silver.t_heart_rate_view as select person_id, observed_at, bpm"
                  " from raw.fitbit__heart_rate")
+    conn.execute("comment on column silver.t_heart_rate_view.bpm is 'beats per minute'")  # dbt persist_docs
+    conn.execute("create view silver.t_heart_rate_daily as select person_id, observed_at::date as day, count(*)"
+                 " from silver.t_heart_rate_view group by 1, 2")  # a view on the view
     conn.execute("grant usage on schema raw to analyst")
     conn.execute("grant select on raw.fitbit__heart_rate to analyst")
 
@@ -123,6 +126,7 @@ def test_a_warehouse_built_by_the_old_ddl_is_converted_keeping_every_row(pg):
         assert {t: relkind(conn, t) for t in INTRADAY} == dict.fromkeys(INTRADAY, "r")
         before = {t: fingerprint(conn, t) for t in INTRADAY}
         view_before = fingerprint(conn, "silver.t_heart_rate_view")
+        daily_before = fingerprint(conn, "silver.t_heart_rate_daily")
         indexes_before = set(conn.execute("select indexname from pg_indexes where schemaname = 'raw' and"
                                           " tablename = any(%s)", ([t[4:] for t in INTRADAY],)).fetchall())
         assert before["raw.fitbit__heart_rate"][0] == 2 * (34 * 1440 // 7 + 1) + 3
@@ -148,6 +152,9 @@ def test_a_warehouse_built_by_the_old_ddl_is_converted_keeping_every_row(pg):
         assert conn.execute("select count(*) from only raw.fitbit__heart_rate").fetchone()[0] == 0
         # AND the view reads the new table (same rows), the indexes keep their names, the primary keys hold
         assert fingerprint(conn, "silver.t_heart_rate_view") == view_before
+        assert fingerprint(conn, "silver.t_heart_rate_daily") == daily_before
+        assert conn.execute("select col_description('silver.t_heart_rate_view'::regclass, 3)").fetchone() == \
+            ("beats per minute",)
         assert conn.execute("select count(*) from pg_depend d join pg_rewrite r on r.oid = d.objid"
                             " where r.ev_class = 'silver.t_heart_rate_view'::regclass"
                             " and d.refobjid = 'raw.fitbit__heart_rate'::regclass").fetchone()[0] > 0
@@ -306,3 +313,28 @@ def test_a_one_day_read_prunes_to_one_partition(warehouse):
         warehouse.execute("deallocate t_day")
     # a generic plan prunes at execution: every other partition is "removed"
     assert "Subplans Removed" in plan, plan
+
+
+def test_an_export_file_of_a_month_not_made_yet_gets_its_partition(pg):
+    import numpy as np
+    from tracker.sources.fitbit_export.tables import HeartRateFileLoad, encode_heart_rate, replace_heart_rate_file
+    from tracker.warehouse.schema import ensure_warehouse
+
+    with database(pg) as (_, conn):
+        ensure_warehouse(conn)
+        # GIVEN an export file of a day in a month beyond the partitions made ahead
+        day = datetime(2036, 2, 10, tzinfo=UTC)
+        instants = np.array([int((day + timedelta(seconds=10 * i)).timestamp() * 1_000_000) for i in range(360)])
+        payload = encode_heart_rate("pg_export", "fitbit_export", "heart_rate-2036-02-10.json", "exp", instants,
+                                    np.full(360, 66, dtype=np.int16), np.full(360, 2, dtype=np.int16), None)
+        job = HeartRateFileLoad("pg_export", "heart_rate-2036-02-10.json", day.date(),
+                                (day - timedelta(days=1), day + timedelta(days=2)), payload, 360, [], "f", "utc",
+                                "option", "UTC", day, day + timedelta(seconds=3590), "exp", delete_previous=False)
+        # WHEN the importer's writer loads it, twice (a forced re-import)
+        assert replace_heart_rate_file(conn, job) == (0, 360)
+        assert replace_heart_rate_file(conn, HeartRateFileLoad(**{**job.__dict__, "delete_previous": True})) \
+            == (360, 360)
+        # THEN its samples are in their month's partition, once
+        assert conn.execute("select count(*), min(tableoid::regclass::text), max(tableoid::regclass::text)"
+                            " from raw.fitbit__heart_rate where person_id = 'pg_export'").fetchone() \
+            == (360, "raw.fitbit__heart_rate_p203602", "raw.fitbit__heart_rate_p203602")

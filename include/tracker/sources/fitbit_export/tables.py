@@ -140,6 +140,9 @@ def replace_heart_rate_file(conn: psycopg.Connection, job: HeartRateFileLoad) ->
     file without one skips the delete — which matters: BRIN returns every not-yet-summarised page range,
     so during a first import each delete would rescan everything loaded so far (quadratic in days)."""
     with conn.transaction(), conn.cursor() as cur:
+        if job.first_at is not None:  # the file's month partition (ddl/065; waits ≤ 5 s, else the default one)
+            cur.execute("select raw.ensure_partitions('raw.fitbit__heart_rate', %s, %s, '5s')",
+                        (job.first_at, job.last_at))
         deleted = 0
         if job.delete_previous:
             cur.execute(_DELETE, (job.person_id, SOURCE, job.source_file, *job.window))

@@ -9,8 +9,9 @@
 -- which takes any row no partition covers: no row is ever refused.
 --
 -- New partitions: raw.ensure_partitions(table, from, to) creates the periods overlapping [from, to]
--- (moving any rows the default partition holds for them). The loader calls it for the time range of
--- every load into a partitioned table (one period ahead); you may call it by hand, e.g.
+-- (moving any rows the default partition holds for them). The loader calls it for the time range of every
+-- load into a partitioned table (one period ahead), the export importer's heart-rate writer for each file's;
+-- you may call it by hand, e.g.
 --   select raw.ensure_partitions('raw.fitbit__heart_rate', now(), now() + interval '1 year');
 --
 -- The migration: raw.partition_by_range converts an existing plain table in place, in this file's one
