@@ -750,7 +750,8 @@ def test_the_image_has_the_celery_provider_pinned():
     assert {"celery", "kombu", "redis", "flower"} <= pins.keys(), "the provider's dependencies are not locked"
     assert '"apache-airflow-providers-celery==3.26.0"' in (ROOT / "pyproject.toml").read_text(), \
         "the stack extra (what the image installs, constrained by the lock) lacks the provider"
-    assert any("import airflow.providers.celery.executors.celery_executor" in line for line in dockerfile_lines() if line.startswith("RUN "))
+    runs = [line for line in dockerfile_lines() if line.startswith("RUN ")]
+    assert any("import airflow.providers.celery.executors.celery_executor" in line for line in runs)
 
 
 def test_docs_name_the_profile_and_separate_measured_from_designed():

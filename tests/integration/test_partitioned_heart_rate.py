@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def old_ddl_files() -> list[tuple[str, str]]:
-    """The DDL files as they were before the migration (git HEAD without 065, or the tree without it)."""
+    """The DDL files as committed, without 065: the warehouse as it was before the migration existed."""
     from tracker.warehouse.schema import ddl_files
 
     files = []
