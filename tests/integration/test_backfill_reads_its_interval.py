@@ -38,6 +38,7 @@ def test_a_backfill_run_reads_its_day_only_and_a_daily_run_re_pulls(warehouse, d
     assert {load["start"][:10] for load in daily} == {f"{START - timedelta(days=3):%Y-%m-%d}"}
     assert {load["start"][:10] for load in backfill} == {f"{START:%Y-%m-%d}"}
     assert {load["end"] for load in backfill if "T" in load["end"]} == {END.isoformat()}
+    print(f"Google Health requests for one day: scheduled run {daily_requests}, backfill run {backfill_requests}")
     assert backfill_requests < daily_requests, (backfill_requests, daily_requests)
     # AND the day itself is complete either way: one heart-rate sample a minute, none twice
     n, distinct = warehouse.execute(
