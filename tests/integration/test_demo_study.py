@@ -93,6 +93,10 @@ def test_every_persons_gold_is_filled(study):
     assert [r[0] for r in rows] == ["p01", "p02", "p03"], rows
     assert all(r[1] >= DAYS for r in rows), rows
     assert [r[2] for r in rows] == [True, True, False], rows
+    with psycopg.connect(_dsn(env)) as conn:
+        status = dict(conn.execute("select person_id, sign_in_status from gold.dim_person_sync"
+                                   " where source_family = 'heart_rate' order by 1").fetchall())
+    assert status == {"p01": "signed_in", "p02": "signed_in", "p03": "revoked"}, status
 
 
 def test_no_user_went_over_googles_quota_at_the_demo_api(study):

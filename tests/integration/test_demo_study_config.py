@@ -63,8 +63,17 @@ def test_seeded_sign_ins_refresh_and_a_revoked_one_names_its_own_account(warehou
         with pytest.raises(ReauthRequired, match=r"tracker auth google-health --account p03"):
             TokenProvider(WarehouseTokenStore(connect, "p03"), endpoint)()
         assert WarehouseTokenStore(connect, "p03").load().refresh_token == "demo-revoked-p03"
+        # and is marked refused (gold.dim_person_sync: 'revoked'), with the reason and no secret
+        rejected, reason = warehouse.execute(
+            "select (tokens ->> 'rejected_at')::timestamptz, tokens ->> 'rejected' from auth.oauth_tokens"
+            " where provider = 'google_health' and account = 'p03'").fetchone()
+        assert rejected is not None and "invalid_grant" in reason and "demo-revoked" not in reason
+        assert warehouse.execute("select tokens ? 'rejected_at' from auth.oauth_tokens where provider ="
+                                 " 'google_health' and account = 'p01'").fetchone() == (False,)
         # seeding again (e.g. without --revoked) rewrites the demo's rows: nobody stays revoked by accident
         assert seed_sign_ins(connect, 3)["p03"] == "demo-refresh-p03"
+        assert warehouse.execute("select tokens ? 'rejected_at' from auth.oauth_tokens where provider ="
+                                 " 'google_health' and account = 'p03'").fetchone() == (False,)  # a new sign-in
     finally:
         warehouse.execute("delete from auth.oauth_tokens where provider = 'google_health' and account = any(%s)",
                           (person_ids(3),))

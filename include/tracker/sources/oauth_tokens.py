@@ -112,6 +112,15 @@ class WarehouseTokenStore:
                 " on conflict (provider, account) do update set tokens = excluded.tokens, updated_at = now()",
                 (self.provider, self.account, Jsonb(tokens.to_json())))
 
+    def mark_rejected(self, detail: str) -> None:
+        """Record on the stored sign-in that the provider refused its refresh token (`rejected_at`, `rejected`:
+        the reason, no secret), committed on a connection of its own so the caller's failure keeps it; the
+        next `save` (a new sign-in) replaces the whole row and clears it. gold.dim_person_sync reads it."""
+        with self.connect() as conn:
+            conn.execute("update auth.oauth_tokens set tokens = tokens || jsonb_build_object('rejected_at', now(),"
+                         " 'rejected', %s::text) where provider = %s and account = %s",
+                         (detail[:300], self.provider, self.account))
+
     @contextmanager
     def locked(self) -> Generator[None, None, None]:
         with self.connect() as conn, conn.transaction():
@@ -163,6 +172,8 @@ class TokenProvider:
             except Exception as exc:
                 again = self.store.reauth(getattr(exc, "reason", None) or str(exc))
                 if type(exc) is type(again):  # the endpoint's "sign in again": the store knows whose sign-in
+                    if hasattr(self.store, "mark_rejected"):
+                        self.store.mark_rejected(getattr(exc, "reason", None) or "refresh refused")
                     raise again from None
                 raise
             self.store.save(new)  # persisted before use: a rotated refresh token is never lost

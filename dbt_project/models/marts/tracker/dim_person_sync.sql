@@ -73,6 +73,7 @@ joined as (
         needed.*,
         sign_ins.account is not null as has_sign_in,
         sign_ins.sign_in_updated_at,
+        sign_ins.sign_in_rejected_at,
         sign_ins.refresh_token_expires_at,
         round(extract(epoch from sign_ins.refresh_token_expires_at - current_timestamp) / 86400.0, 1)
             as sign_in_expires_in_days
@@ -100,16 +101,22 @@ select
     case
         when sign_in_provider is null then 'not_needed'
         when not has_sign_in then 'missing'
+        when sign_in_rejected_at is not null then 'revoked'
         when refresh_token_expires_at <= current_timestamp then 'expired'
         when sign_in_expires_in_days <= {{ var('sign_in_alert_days', 2) }} then 'expiring'
         else 'signed_in'
     end as sign_in_status,
     sign_in_updated_at,
+    sign_in_rejected_at,
     refresh_token_expires_at,
     sign_in_expires_in_days,
     coalesce(
         sign_in_provider is not null
-        and (not has_sign_in or sign_in_expires_in_days <= {{ var('sign_in_alert_days', 2) }}),
+        and (
+            not has_sign_in
+            or sign_in_rejected_at is not null
+            or sign_in_expires_in_days <= {{ var('sign_in_alert_days', 2) }}
+        ),
         false
     ) as sign_in_alert,
     current_timestamp as as_of
