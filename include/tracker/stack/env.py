@@ -85,6 +85,9 @@ def stack_env(*, demo: bool = True) -> dict[str, str]:
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # dbt_warehouse's watcher producer: keep the statuses it publishes in memory and save them for its retry
+        # only when it fails (Cosmos' default rewrites all of them to a Variable at every status: ~2× the build)
+        "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(state / "dbt" / "target"),
         "TRACKER_DOCS_URL": s.docs_url(),
         "TRACKER_METABASE_URL": os.environ.get("TRACKER_METABASE_URL", "http://127.0.0.1:3000"),
