@@ -153,8 +153,9 @@ def plain_dbt_build(target: Path, *command: str) -> tuple[float, dict[str, float
     seconds = time.perf_counter() - began
     if result.returncode and command == ("build",):  # a stale source only makes `source freshness` exit 1
         raise SystemExit(f"plain dbt build failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return seconds, {r["unique_id"]: r["execution_time"] for r in results}
+    artifact = target / ("run_results.json" if command == ("build",) else "sources.json")
+    results = json.loads(artifact.read_text())["results"]
+    return seconds, {r["unique_id"]: r.get("execution_time", 0.0) for r in results}
 
 
 def dag_run(mode: str) -> tuple[float, str, int, dict[str, float]]:

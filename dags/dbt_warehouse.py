@@ -5,14 +5,16 @@ Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever an
 updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
 dbt's own order and threads), and every model keeps its own task group in the UI — `<model>.run` reports that
 model's result and `<model>.test` the result of its tests (a test spanning several models counts for each of
-them) as dbt finishes them. A model that fails fails its own `run` task (the notifier names it); the models
-downstream of it are not built and their tasks end `upstream_failed`; the run fails. Cosmos renders the graph
-from the manifest `tracker up` publishes after `dbt parse`; lineage is in the dbt docs site linked from the
-Airflow menu.
+them) once the build is done (the producer's log shows it live). A model that fails fails its own `run` task
+(the notifier names it); the models downstream of it are not built and their tasks end `upstream_failed`; the
+run fails. Cosmos renders the graph from the manifest `tracker up` publishes after `dbt parse`; lineage is in
+the dbt docs site linked from the Airflow menu.
 
 Retries: the producer never runs a second `dbt build` (a retry of it is skipped, Cosmos' rule); a model task
 retried after the producer ended runs that model itself (`dbt run --select <model>`, a test task
-`dbt test --select <model>`), so a retry succeeds only if the model really builds.
+`dbt test --select <model>`), so a retry succeeds only if the model really builds. Clearing a whole run
+re-runs it that way, model by model (slow): trigger a new run instead. `TRACKER_DBT_MODE=local` renders the
+former layout (a `dbt build` process per model).
 
 `refresh_report` (a teardown: it runs whatever the models' outcome and does not decide the run's state)
 rewrites the local report (dashboards/*.yml, `tracker report`) once the models are done.

@@ -79,16 +79,17 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
     warehouse.execute("truncate raw.open_meteo__hourly")
     for day in (10, 11, 12):
         run_weather_dag(datetime(2026, 10, day, tzinfo=UTC), datetime(2026, 10, day + 1, tzinfo=UTC))
-    # WHEN the Cosmos dbt DAG's weather tasks (with everything upstream of them) run: each a `dbt build` of
-    # one model and its tests — the whole DAG runs in the demo and the e2e flow; here its weather slice
+    # WHEN the Cosmos dbt DAG's weather tasks (with everything upstream of them) run: the producer's one
+    # `dbt build` of the project, then each weather model's task and its tests' task reporting their result —
+    # the whole DAG runs in the demo and the e2e flow; here its weather slice
     bag = DagBag(dag_folder="dags/dbt_warehouse.py")
     assert not bag.import_errors, bag.import_errors
     full = bag.get_dag("dbt_warehouse")
     dbt_dag = full.partial_subset([t.task_id for t in full.tasks if "weather" in t.task_id or "meteo" in t.task_id],
                                   include_upstream=True)
-    assert {t.task_id for t in dbt_dag.tasks} >= {"stg_open_meteo__hourly_model_build",
-                                                  "fct_weather_daily_model_build",
-                                                  "assert_weather_daily_matches_hourly_row_count_test"}
+    # (the singular test assert_weather_daily_matches_hourly_row_count is one of fct_weather_daily's tests)
+    assert {t.task_id for t in dbt_dag.tasks} >= {"dbt_producer_watcher", "stg_open_meteo__hourly.run",
+                                                  "fct_weather_daily.run", "fct_weather_daily.test"}
     assert dbt_dag.test().state == "success"
     # THEN gold has one row per local (Europe/Berlin) date; the first and last are partial UTC-edge days
     rows = warehouse.execute("select local_date::text, hours_observed, is_complete_day from gold.fct_weather_daily "
@@ -109,10 +110,11 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute("select 1 from raw.open_meteo__hourly")
     # AND the DAG's last task rewrites the local report once every model task is done, whatever their outcome
+    # (a teardown: it does not decide the run's state, the model tasks do)
     report = full.get_task("refresh_report")
-    assert report.trigger_rule == "all_done"
+    assert report.is_teardown and report.trigger_rule == "all_done_setup_success"
     assert [t.task_id for t in full.tasks if not t.downstream_task_ids] == ["refresh_report"]
-    assert "fct_weather_daily_model_build" in report.get_flat_relative_ids(upstream=True)
+    assert "fct_weather_daily.test" in report.get_flat_relative_ids(upstream=True)
     monkeypatch.setenv("TRACKER_REPORT_DIR", str(tmp_path / "report"))
     assert full.partial_subset(["refresh_report"], include_upstream=False).test().state == "success"
     page = (tmp_path / "report" / "daily_overview.html").read_text()
