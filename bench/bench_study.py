@@ -30,10 +30,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
 TRACKER = str(Path(sys.executable).with_name("tracker"))
-PORT_VARS = ("TRACKER_PG_PORT", "TRACKER_DEMO_PORT", "TRACKER_AIRFLOW_PORT", "TRACKER_S3_PORT",
-             "TRACKER_KAFKA_PORT", "TRACKER_DOCS_PORT")
 QUOTA_PER_USER_MINUTE = 300
 
 
@@ -41,15 +38,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def private_env(state: Path) -> dict[str, str]:
-    """os.environ without any stack's settings, plus a state folder and ports of this bench's own."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRACKER_", "AIRFLOW", "DBT_"))}
-    env.update({"TRACKER_STATE_DIR": str(state), "TRACKER_HOME": str(ROOT)})
-    env.update({var: str(free_port()) for var in PORT_VARS})
-    return env
 
 
 def tracker(env: dict[str, str], *args: str, timeout: float = 7200) -> subprocess.CompletedProcess:
@@ -114,7 +102,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.people.split(",")]
     state = Path(f"/var/tmp/tracker-bench-study-{os.getpid()}")
-    env = private_env(state)
+    from tracker.stack.env import private_stack_env
+
+    env = private_stack_env(state, free_port)
     rows = []
     try:
         for n in sizes:

@@ -6,7 +6,6 @@ Google's quota."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,10 +19,7 @@ from support import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
-ROOT = Path(__file__).resolve().parents[2]
 TRACKER = str(Path(sys.executable).with_name("tracker"))
-PORT_VARS = ("TRACKER_PG_PORT", "TRACKER_DEMO_PORT", "TRACKER_AIRFLOW_PORT", "TRACKER_S3_PORT",
-             "TRACKER_KAFKA_PORT", "TRACKER_DOCS_PORT")
 DAYS = 3
 
 
@@ -32,9 +28,9 @@ def study():
     """The demo study's JSON summary, its printed progress and the private stack's env; `down` afterwards."""
     # not under pytest's tmp folder: the `postgres` user that runs the cluster must be able to traverse the path
     state = Path(tempfile.mkdtemp(prefix="tracker-study-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "AIRFLOW", "DBT_"))}
-    env.update({"TRACKER_STATE_DIR": str(state), "TRACKER_HOME": str(ROOT),
-                **{var: str(free_port()) for var in PORT_VARS}})
+    from tracker.stack.env import private_stack_env
+
+    env = private_stack_env(state, free_port)
     try:
         done = subprocess.run([TRACKER, "demo", "--people", "3", "--revoked", "1", "--days", str(DAYS), "--json"],
                               env=env, capture_output=True, text=True, timeout=2200)

@@ -51,7 +51,7 @@ def test_seeded_sign_ins_refresh_and_a_revoked_one_names_its_own_account(warehou
         return psycopg.connect(settings.warehouse_dsn())
 
     try:
-        tokens = seed_sign_ins(connect, 3, revoked=1)
+        tokens = seed_sign_ins(3, revoked=1)
         assert tokens == {"p01": "demo-refresh-p01", "p02": "demo-refresh-p02", "p03": "demo-revoked-p03"}
         endpoint = TokenEndpoint(OAuthClient("demo-client-id", "demo-secret",
                                              token_url=f"{demo_api}/google-health/oauth/token"))
@@ -71,7 +71,7 @@ def test_seeded_sign_ins_refresh_and_a_revoked_one_names_its_own_account(warehou
         assert warehouse.execute("select tokens ? 'rejected_at' from auth.oauth_tokens where provider ="
                                  " 'google_health' and account = 'p01'").fetchone() == (False,)
         # seeding again (e.g. without --revoked) rewrites the demo's rows: nobody stays revoked by accident
-        assert seed_sign_ins(connect, 3)["p03"] == "demo-refresh-p03"
+        assert seed_sign_ins(3)["p03"] == "demo-refresh-p03"
         assert warehouse.execute("select tokens ? 'rejected_at' from auth.oauth_tokens where provider ="
                                  " 'google_health' and account = 'p03'").fetchone() == (False,)  # a new sign-in
     finally:

@@ -131,11 +131,9 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
     study = _use_study_config(people, revoked, start.date()) if people else None
     _start_stack(demo=True)
     if study:
-        import psycopg
-
         from tracker.demo.study_config import seed_sign_ins
 
-        seed_sign_ins(lambda: psycopg.connect(s.warehouse_dsn()), people, revoked)
+        seed_sign_ins(people, revoked)
         console.print(f"study: {people} people ({study}); Google sign-ins seeded"
                       f"{f', revoked: {revoked}' if revoked else ''}", soft_wrap=True)
     result: dict = {"window": {"start": start.isoformat(), "end": end.isoformat()}, "runs": {}}

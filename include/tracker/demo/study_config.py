@@ -10,11 +10,9 @@ their extract fails alone, saying which command signs them in again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-import psycopg
 import yaml
 
 ZONE = "Europe/Berlin"  # the demo person's data follow Berlin's clock
@@ -65,18 +63,15 @@ def write_study_config(path: Path, n: int, revoked: int = 0, collect_from: date 
     return path
 
 
-def seed_sign_ins(connect: Callable[[], psycopg.Connection], n: int, revoked: int = 0) -> dict[str, str]:
-    """What `tracker auth google-health --account pNN` would leave for each person (an expired access token and
-    a refresh token, so the first task refreshes): revoked people get a refresh token the demo refuses. Returns
-    person → refresh token. The demo's own rows: rewritten on every call, so `--revoked` takes effect."""
-    from tracker.sources.google_health.oauth import Tokens
-    from tracker.sources.google_health.token_table import WarehouseTokenStore
+def seed_sign_ins(n: int, revoked: int = 0) -> dict[str, str]:
+    """What `tracker auth google-health --account pNN` would leave for each person (the demo's sign-in:
+    an expired access token and a refresh token, so the first task refreshes); revoked people get a refresh
+    token the demo refuses. Returns person → refresh token. The demo's own rows: rewritten on every call, so
+    `--revoked` takes effect."""
+    from tracker.stack.local import seed_demo_sign_in
 
     gone = set(revoked_ids(n, revoked))
     tokens = {pid: f"demo-{'revoked' if pid in gone else 'refresh'}-{pid}" for pid in person_ids(n)}
     for pid, refresh in tokens.items():
-        store = WarehouseTokenStore(connect, pid)
-        with store.locked():
-            store.save(Tokens(access_token="demo-expired", refresh_token=refresh,
-                              expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        seed_demo_sign_in(pid, refresh_token=refresh, replace=True)
     return tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tracker import settings as s
@@ -94,4 +95,14 @@ def stack_env(*, demo: bool = True) -> dict[str, str]:
         "NO_PROXY": "*",
     }
     env.update(connections(secrets, demo=demo))
+    return env
+
+
+def private_stack_env(state: Path, free_port: Callable[[], int]) -> dict[str, str]:
+    """os.environ without any stack's settings (TRACKER_*, AIRFLOW*, DBT_*), plus a state folder of its own and a
+    free port for every service: `tracker up|demo|down` in this env never touch a person's running stack (what
+    benchmarks and end-to-end tests run in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "AIRFLOW", "DBT_"))}
+    env.update({"TRACKER_STATE_DIR": str(state), "TRACKER_HOME": str(s.repo_root())})
+    env.update({var: str(free_port()) for var, _ in s.PORTS.values()})
     return env

@@ -110,16 +110,18 @@ def start_demo() -> None:
     seed_demo_sign_in()
 
 
-def seed_demo_sign_in(account: str = "google_health", *, refresh_token: str = "demo-refresh") -> None:
+def seed_demo_sign_in(account: str = "google_health", *, refresh_token: str = "demo-refresh",
+                      replace: bool = False) -> None:
     """What `tracker auth google-health` leaves behind, for the demo's token endpoint: a refresh token and an
     already expired access token, so the first task refreshes (and persists) like it would for real.
-    `refresh_token="demo-refresh-<key>"` signs in the demo's seeded person `<key>` instead."""
+    `refresh_token="demo-refresh-<key>"` signs in the demo's seeded person `<key>` instead; `replace` rewrites
+    a stored sign-in (else it is kept)."""
     from tracker.sources.google_health.oauth import Tokens
     from tracker.sources.google_health.token_table import WarehouseTokenStore
 
     store = WarehouseTokenStore(lambda: psycopg.connect(s.warehouse_dsn()), account)
     with store.locked():
-        if store.load() is None:
+        if replace or store.load() is None:
             store.save(Tokens(access_token="demo-expired", refresh_token=refresh_token,
                               expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
 
