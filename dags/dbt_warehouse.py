@@ -5,10 +5,12 @@ Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever an
 updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
 dbt's own order and threads), and every model keeps its own task group in the UI — `<model>.run` reports that
 model's result and `<model>.test` the result of its tests (a test spanning several models counts for each of
-them) once the build is done (the producer's log shows it live). A model that fails fails its own `run` task
-(the notifier names it); the models downstream of it are not built and their tasks end `upstream_failed`; the
-run fails. Cosmos renders the graph from the manifest `tracker up` publishes after `dbt parse`; lineage is in
-the dbt docs site linked from the Airflow menu.
+them) as the build goes on. Those tasks start and, when their model built, end in the triggerer (no worker
+process each: `tracker_airflow.dbt_watch`); a model's task follows its upstream models' tasks. A model that
+fails fails its own `run` task (on a worker; the notifier names it); the models downstream of it are not built
+and their tasks end `upstream_failed` (below a model whose tests failed: `skipped`, dbt's word); the run fails.
+Cosmos renders the graph from the manifest `tracker up` publishes after `dbt parse`; lineage is in the dbt docs
+site linked from the Airflow menu.
 
 Retries: the producer never runs a second `dbt build` (a retry of it is skipped, Cosmos' rule); a model task
 retried after the producer ended runs that model itself (`dbt run --select <model>`, a test task
@@ -41,6 +43,7 @@ from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from tracker_airflow.assets import RAW_ASSETS
 from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, freshness_exclusions
+from tracker_airflow.dbt_watch import start_in_triggerer
 
 PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] / "dbt_project"))
 # published by `tracker up` (stack.local.publish_manifest), apart from the target folder dbt runs write into
@@ -71,8 +74,9 @@ MODE_CONFIG = {
                                                                  "retry_exponential_backoff": False}),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                       should_detach_multiple_parents_tests=False),
-        # sensors poll the producer's XCom every 2 s (in the triggerer: they hold no worker slot while waiting)
-        "operator_args": {"install_deps": False, "poke_interval": 2},
+        # the model tasks poll the producer's XCom every 5 s in the triggerer (a first look at once): at 2 s the polling
+        # slowed the build itself on 2 cores (bench/bench_dbt_scheduler.py)
+        "operator_args": {"install_deps": False, "poke_interval": 5},
     },
     "local": {
         "execution_config": ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
@@ -106,16 +110,27 @@ dbt_warehouse = DbtDag(
 
 with dbt_warehouse:
     if MODE == "watcher":
-        # The model tasks read what the producer's one `dbt build` reported: they start once it is done (the run
-        # and the UI show each model's outcome then; dbt's own log shows the build live in the producer's log).
-        # Cosmos would start the first ones beside it (trigger_rule "always", a sensor per model waiting in the
-        # triggerer); it misses ours (their manifest parents are sources) and, started first, one would wait
-        # forever in `dag.test()`, which runs one task at a time. all_done: a failed build's statuses are read too.
+        # Every model task starts in the triggerer and ends there when its model built (no worker process:
+        # tracker_airflow.dbt_watch). The first ones (their manifest parents are sources, which Cosmos misses)
+        # start with the build ("always", as Cosmos means them to) and report while dbt goes on; the others follow
+        # their upstream models' tasks. In `dag.test()` (one task at a time) one that runs before the build gives
+        # its turn back (reschedule) instead of waiting for it.
         producer = dbt_warehouse.task_dict[PRODUCER_WATCHER_TASK_ID]
-        for consumer in [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]:
+        consumers = [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]
+        for consumer in consumers:
+            start_in_triggerer(consumer, poke_interval=MODE_CONFIG["operator_args"]["poke_interval"])
             if not consumer.upstream_task_ids:
                 producer >> consumer
-                consumer.trigger_rule = "all_done"
+                consumer.trigger_rule = "always"
+        # A model's task follows its upstream models' tasks, not their tests' (Cosmos chains model → its tests →
+        # the next model): the chain the scheduler walks is as deep as the lineage, not twice as deep. dbt's build
+        # still skips a model whose upstream tests failed, and its task then reports "skipped".
+        for tests in [t for t in consumers if t.is_test_sensor]:
+            (model,) = tests.upstream_task_ids
+            for task_id in list(tests.downstream_task_ids):
+                tests.downstream_task_ids.discard(task_id)
+                dbt_warehouse.task_dict[task_id].upstream_task_ids.discard(tests.task_id)
+                dbt_warehouse.task_dict[model] >> dbt_warehouse.task_dict[task_id]
 
     # sources of API DAGs nobody in the config uses are left out: their empty tables would always be "stale"
     unused = freshness_exclusions()

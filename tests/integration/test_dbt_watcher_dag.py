@@ -6,6 +6,7 @@ and fails the run; its task's retries run that model again (they never succeed w
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -107,16 +108,23 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
     test_tasks = [t.task_id for t in dag.tasks if type(t).__name__ == "DbtTestWatcherOperator"]
     failed_tests = {task for task in test_tasks if got[task] == "failed"}
     for task in test_tasks:
-        if got[task] == "upstream_failed":  # below a model whose tests failed: never ran
+        if got[task] in ("upstream_failed", "skipped"):  # its model was not built (dbt skipped it): never ran
             assert failed_tests, (task, got[task])
             continue
         assert (got[task] == "success") == (tests.get(task.removesuffix(".test")) == "pass"), (task, got[task])
-    # AND every model's task succeeded, as dbt reported it — but for those downstream of a failed model test
+    # AND every model's task succeeded, as dbt reported it — but for those downstream of a failed model test,
+    # which dbt skipped: their tasks say so
     for task in models:
         model = task.task_id.removesuffix(".run").removesuffix("_run")
         ok = got[task.task_id] == "success" and reported.get(model) == "success"
-        assert ok or (failed_tests and got[task.task_id] == "upstream_failed"), (model, got[task.task_id],
-                                                                                 reported.get(model))
+        skipped = got[task.task_id] in ("skipped", "upstream_failed") and reported.get(model) != "success"
+        assert ok or (failed_tests and skipped), (model, got[task.task_id], reported.get(model))
+    # AND a model's task follows its upstream models' tasks, not their tests' (the chain is as deep as the
+    # lineage); its tests' task hangs off it; every one of them starts in the triggerer under the scheduler
+    daily = dag.task_dict[model_task(dag, "fct_daily_summary")]
+    assert model_task(dag, BROKEN) in daily.upstream_task_ids
+    assert not {t for t in daily.upstream_task_ids if t.endswith(".test")}, daily.upstream_task_ids
+    assert all(t.start_from_trigger for t in models)
     # (source_freshness errors when a used source is stale in the shared warehouse: then the run fails for it)
     failed = {task for task, state in got.items() if state != "success"}
     assert run.state == ("success" if not failed else "failed"), got
@@ -177,3 +185,31 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
         model = task.task_id.removesuffix(".run").removesuffix("_run")
         expected = "success" if reported.get(model) == "success" else ("failed", "upstream_failed")
         assert got[task.task_id] in expected, (model, reported.get(model), got[task.task_id])
+    # AND under the scheduler, where each model task starts in the triggerer (tracker_airflow.dbt_watch), the
+    # trigger reads the same build: a model dbt built ends its task there as a success; the broken model's task
+    # and a retry go back to a worker (whose execute fails it with the message above, or runs the model)
+    from airflow.triggers.base import TaskSuccessEvent
+
+    verdicts = {(model, try_number): trigger_verdict(run, dag, model, try_number)
+                for model, try_number in (("fct_weather_daily", 1), (BROKEN, 1), ("fct_weather_daily", 2))}
+    assert isinstance(verdicts["fct_weather_daily", 1], TaskSuccessEvent), verdicts
+    assert (verdicts[BROKEN, 1].payload["status"], verdicts[BROKEN, 1].payload["reason"]) == ("failed",
+                                                                                                 "node_failed")
+    assert verdicts["fct_weather_daily", 2].payload == {"status": "retry"}, verdicts
+    assert dag.task_dict[model_task(dag, BROKEN)].start_from_trigger
+
+
+def trigger_verdict(run, dag, model: str, try_number: int):
+    """The first event ModelStatusTrigger fires for `model`'s task in `run` (as the triggerer runs it: the task
+    instance handed to it, the supervisor's XCom access), the task at try `try_number`."""
+    from airflow.sdk.api.datamodels._generated import TaskInstance as TaskInstanceSDK
+    from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor
+    task = dag.task_dict[model_task(dag, model)]
+    args = task.start_trigger_args
+    module, _, name = args.trigger_cls.rpartition(".")
+    trigger = getattr(importlib.import_module(module), name)(**args.trigger_kwargs)
+    ti = next(ti for ti in run.get_task_instances() if ti.task_id == task.task_id)
+    trigger.task_instance = TaskInstanceSDK(id=ti.id, task_id=ti.task_id, dag_id=ti.dag_id, run_id=ti.run_id,
+                                            try_number=try_number, map_index=ti.map_index,
+                                            dag_version_id=ti.dag_version_id)
+    return InProcessTestSupervisor.run_trigger_in_process(trigger=trigger, ti=trigger.task_instance)

@@ -1,0 +1,149 @@
+"""dbt under the real scheduler: the dbt_warehouse DAG run by Airflow's scheduler, executor and triggerer vs a
+plain `dbt build` of the same project on the same data, in the same run.
+
+Usage: python bench/bench_dbt_scheduler.py [--days 14] [--runs 2] [--home CHECKOUT] [--keep]
+
+A private stack of its own (state folder under /var/tmp, free ports: never a person's running stack) runs
+`tracker demo --people 1 --days D` (it loads the demo's data and builds everything once, warming caches), then
+times, each from empty silver/gold and `--runs` times:
+  (a) a plain `dbt build` of the project (profiles.yml, its threads), and `dbt source freshness`;
+  (b) a dbt_warehouse run triggered through Airflow's REST API, as Airflow records it (queued → done), with its
+      parts: the producer's one `dbt build`, the last model task's end after it (the tail the per-model tasks
+      add), the side tasks (source_freshness beside the build, refresh_report after it);
+and prints (b)/(a) (target ≤ 1.5) and (b)/(a + freshness). `bench_dbt_airflow.py` measures the same through
+`dag.test()` (one task at a time, no scheduler). --home runs another checkout's DAGs, plugins and dbt project
+(e.g. `git worktree add /var/tmp/base main~1`) to compare a change with its base on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+TRACKER = str(Path(sys.executable).with_name("tracker"))
+PRODUCER = "dbt_producer_watcher"
+SIDE_TASKS = ("source_freshness", "refresh_report")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tracker(env: dict[str, str], *args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
+    return subprocess.run([TRACKER, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def drop_dbt_relations() -> None:
+    """Empty silver/gold (the schemas and their grants stay): every timed build starts from the same state."""
+    import psycopg
+    from psycopg import sql
+    from tracker import settings
+
+    with psycopg.connect(settings.warehouse_dsn(), autocommit=True) as conn:
+        relations = conn.execute("select table_schema, table_name, table_type from information_schema.tables "
+                                 "where table_schema in ('silver', 'gold')").fetchall()
+        for schema, name, kind in relations:
+            conn.execute(sql.SQL("drop {} if exists {} cascade").format(
+                sql.SQL("view" if kind == "VIEW" else "table"), sql.Identifier(schema, name)))
+
+
+def plain_dbt(target: Path, *command: str) -> float:
+    from tracker import settings
+    from tracker.stack.env import stack_env
+
+    env = os.environ | stack_env(demo=True) | {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs")}
+    began = time.perf_counter()
+    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), *command],
+                          cwd=settings.repo_root() / "dbt_project", env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode and command == ("build",):
+        raise SystemExit(f"plain dbt build failed:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
+    return seconds
+
+
+def when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def dag_run(api, index: int) -> dict:
+    """One dbt_warehouse run through the scheduler; its duration as Airflow records it and its parts."""
+    run_id = api.trigger_now("dbt_warehouse", note=f"bench_dbt_scheduler run {index}")
+    state = api.wait_for_run("dbt_warehouse", run_id, timeout=1800)
+    run = api.run("dbt_warehouse", run_id)
+    tis = api.task_instances("dbt_warehouse", run_id)
+    spans = {ti["task_id"]: (when(ti.get("start_date")), when(ti.get("end_date"))) for ti in tis}
+    began = when(run.get("queued_at")) or when(run["start_date"])
+    producer_start, producer_end = spans[PRODUCER]
+    model_ends = [end for task_id, (_, end) in spans.items()
+                  if end and task_id != PRODUCER and task_id not in SIDE_TASKS]
+    report_start, report_end = spans.get("refresh_report", (None, None))
+    return {"state": state, "tasks": len(tis), "seconds": (when(run["end_date"]) - began).total_seconds(),
+            "to_producer": (producer_start - began).total_seconds(),
+            "producer": (producer_end - producer_start).total_seconds(),
+            "tail": (max(model_ends) - producer_end).total_seconds() if model_ends else 0.0,
+            "report": (report_end - report_start).total_seconds() if report_start and report_end else 0.0,
+            "states": {s: sum(1 for ti in tis if ti.get("state") == s) for s in {ti.get("state") for ti in tis}}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="leave the private stack's state folder")
+    parser.add_argument("--home", type=Path, help="the checkout whose dags/, plugins/, dbt_project/ run")
+    args = parser.parse_args()
+    state = Path(f"/var/tmp/tracker-bench-dbt-scheduler-{os.getpid()}")
+    from tracker.stack.env import private_stack_env
+
+    env = private_stack_env(state, free_port)
+    if args.home:
+        env["TRACKER_HOME"] = str(args.home.resolve())
+    try:
+        began = time.monotonic()
+        demo = tracker(env, "demo", "--people", "1", "--days", str(args.days), "--json")
+        if demo.returncode != 0:
+            raise SystemExit(f"tracker demo failed ({demo.returncode}):\n{demo.stderr[-4000:]}")
+        print(f"private stack up, {args.days} demo days loaded and built once in {time.monotonic() - began:.0f}s",
+              flush=True)
+        os.environ.update(env)
+        from tracker.airflow_api import AirflowApi
+
+        api = AirflowApi.for_stack()
+        plain, fresh, runs = [], [], []
+        for index in range(1, args.runs + 1):
+            drop_dbt_relations()
+            plain.append(plain_dbt(state / f"plain-{index}", "build"))
+            fresh.append(plain_dbt(state / f"fresh-{index}", "source", "freshness"))
+            drop_dbt_relations()
+            runs.append(dag_run(api, index))
+            r = runs[-1]
+            print(f"run {index}: plain dbt build {plain[-1]:.1f}s, source freshness {fresh[-1]:.1f}s; "
+                  f"dbt_warehouse {r['seconds']:.1f}s ({r['state']}, {r['tasks']} tasks {r['states']}): "
+                  f"queued→producer {r['to_producer']:.1f}s, producer {r['producer']:.1f}s, model tasks' tail "
+                  f"after it {r['tail']:.1f}s, refresh_report {r['report']:.1f}s", flush=True)
+    finally:
+        down = tracker(env, "down", timeout=300)
+        if down.returncode != 0:
+            print(f"tracker down: {down.stderr[-2000:]}")
+        if not args.keep:
+            shutil.rmtree(state, ignore_errors=True)
+    build, freshness = statistics.median(plain), statistics.median(fresh)
+    run = statistics.median(r["seconds"] for r in runs)
+    print(f"\nmedian of {len(runs)}: plain dbt build {build:.1f}s, + source freshness {build + freshness:.1f}s; "
+          f"dbt_warehouse through the scheduler {run:.1f}s")
+    print(f"ratio run / plain build {run / build:4.2f} (target ≤ 1.50 — {'met' if run / build <= 1.5 else 'NOT met'});"
+          f" run / (plain build + freshness) {run / (build + freshness):4.2f}")
+
+
+if __name__ == "__main__":
+    main()
