@@ -37,21 +37,6 @@ class ArchiveTable:
         return self.event_column is not None
 
 
-def _not_null(spec: str) -> bool:
-    return "not null" in spec or "primary key" in spec
-
-
-def _event_column(raw: RawTable, specs: dict[str, str]) -> tuple[str | None, str | None]:
-    """The window column, else the first NOT NULL timestamptz column, else the first NOT NULL date column."""
-    if raw.window_column:
-        return raw.window_column, raw.columns.get(raw.window_column)
-    for wanted in ("timestamptz", "date"):
-        for column, kind in raw.columns.items():
-            if kind == wanted and _not_null(specs.get(column, "")):
-                return column, kind
-    return None, None
-
-
 def archivable_tables() -> list[ArchiveTable]:
     """Every table the archive keeps, in a stable order (catalogue order, then the other raw tables)."""
     from tracker.sources.catalogue import raw_tables
@@ -65,11 +50,10 @@ def archivable_tables() -> list[ArchiveTable]:
             continue
         raws[qualified] = RawTable.from_ddl(name, schema=schema)
     out = []
-    for qualified, raw in raws.items():
+    for raw in raws.values():
         if raw.schema != "raw":
             continue
-        specs = ddl.get(qualified, ({}, ()))[0]
-        column, kind = _event_column(raw, specs)
+        column, kind = raw.event_column()
         out.append(ArchiveTable(raw.schema, raw.name, tuple(raw.key), column, kind))
     return out
 

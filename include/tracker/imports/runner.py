@@ -27,6 +27,7 @@ import psycopg
 
 from tracker.sources.export_files import FormatError, Rejected, printable
 from tracker.warehouse import quarantine
+from tracker.warehouse.load_log import EventSpan, log_import
 from tracker.warehouse.loader import RawTable, load
 
 
@@ -149,16 +150,22 @@ def run_import(conn: psycopg.Connection, *, table: RawTable, source: str, entity
                 else:
                     yield to_row(item, name)
 
+    started_at, span = datetime.now(UTC), EventSpan(table)
     try:
-        result = load(conn, table, rows(), run_id=run_id)
-        summary.inserted, summary.updated, summary.unchanged = result.inserted, result.updated, result.unchanged
-        for name, spool in spools.items():
-            scope = {"person_id": person_id, "source": source, "entity": entity, "prefix": f"{name}:"}
-            _drop_path_keyed(conn, scope, name)
-            if _stored_digest(conn, scope) != (spool.count, spool.digest):
-                quarantine.replace(conn, person_id=person_id, source=source, entity=entity, run_id=run_id,
-                                   rejected=spool.rejected(), locator_prefix=f"{name}:")
-                summary.quarantine_rewritten = True
+        with conn.transaction():  # rows, quarantine and the load log's row commit together
+            result = load(conn, table, span.watch(rows()), run_id=run_id)
+            summary.inserted, summary.updated, summary.unchanged = result.inserted, result.updated, result.unchanged
+            for name, spool in spools.items():
+                scope = {"person_id": person_id, "source": source, "entity": entity, "prefix": f"{name}:"}
+                _drop_path_keyed(conn, scope, name)
+                if _stored_digest(conn, scope) != (spool.count, spool.digest):
+                    quarantine.replace(conn, person_id=person_id, source=source, entity=entity, run_id=run_id,
+                                       rejected=spool.rejected(), locator_prefix=f"{name}:")
+                    summary.quarantine_rewritten = True
+            log_import(conn, run_id=run_id, source=source, entity=entity, person_id=person_id,
+                       window=span.window(started_at),
+                       rows=result.staged, inserted=result.inserted, updated=result.updated, deleted=0,
+                       quarantined=sum(summary.quarantined.values()), started_at=started_at)
     finally:
         for spool in spools.values():
             spool.fh.close()

@@ -58,6 +58,20 @@ class RawTable:
     def ident(self) -> sql.Composed:
         return sql.Identifier(self.schema, self.name)
 
+    def event_column(self) -> tuple[str | None, str | None]:
+        """(column, "timestamptz" | "date") the rows are dated by: the window column, else the first NOT NULL
+        timestamptz column, else the first NOT NULL date column; (None, None) for an undated table. The archive
+        partitions by it and the load log dates an import's loads by it."""
+        if self.window_column:
+            return self.window_column, self.columns.get(self.window_column)
+        specs = _ddl_tables().get(self.qualified, ({}, ()))[0]
+        for wanted in ("timestamptz", "date"):
+            for column, kind in self.columns.items():
+                spec = specs.get(column, "")
+                if kind == wanted and ("not null" in spec or "primary key" in spec):
+                    return column, kind
+        return None, None
+
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"

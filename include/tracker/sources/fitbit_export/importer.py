@@ -46,7 +46,8 @@ from tracker.sources.fitbit_export.timezones import (
     local_to_utc_us,
 )
 from tracker.warehouse import quarantine
-from tracker.warehouse.loader import LoadTotals, RawTable, load
+from tracker.warehouse.load_log import EventSpan, log_import
+from tracker.warehouse.loader import LoadResult, LoadTotals, RawTable, load
 from tracker.warehouse.quarantine import Rejected
 from tracker.warehouse.schema import ensure_warehouse
 
@@ -202,8 +203,7 @@ class _Import:
                                                     "steps": r["steps"]}, base)
                     for t, r in zip(instants.tolist(), parsed.rows, strict=True)]
             with self.conn.transaction():
-                self.summary.table(tables.STEPS_MINUTE).add(load(self.conn, tables.STEPS_MINUTE, rows,
-                                                                 run_id=self.run_id))
+                self._load(tables.STEPS_MINUTE, rows, quarantined=len(parsed.rejected), scope=f.name)
                 self._replace_quarantine("steps", {f.name: parsed.rejected})
             self.progress("steps", f)
 
@@ -246,7 +246,7 @@ class _Import:
                 rows[key] = values
             self.progress(kind, f)
         with self.conn.transaction():
-            self.summary.table(table).add(load(self.conn, table, rows.values(), run_id=self.run_id))
+            self._load(table, list(rows.values()), quarantined=sum(len(r) for r in rejected.values()))
             self._replace_quarantine(kind, rejected)
 
     def _parse(self, kind: str, table: RawTable, f: ExportFile,
@@ -282,6 +282,21 @@ class _Import:
             self.summary.skipped[(table.qualified, reason)] += n
         self.summary.quarantine(entity, parsed.rejected)
 
+    def _load(self, table: RawTable, rows: list[tuple], *, quarantined: int, scope: str = "",
+              deleted: int = 0) -> LoadResult:
+        """One keyed load and its load-log row (entity: the table without `fitbit__`, scope: the file when
+        the table is loaded file by file), inside the caller's transaction; `deleted`: rows the caller deleted
+        for this load in the same transaction."""
+        started_at = datetime.now(UTC)
+        result = load(self.conn, table, rows, run_id=self.run_id)
+        result.deleted += deleted
+        self.summary.table(table).add(result)
+        log_import(self.conn, run_id=self.run_id, source=SOURCE, entity=table.name.removeprefix("fitbit__"),
+                   person_id=self.person.id, window=EventSpan(table).over(rows).window(started_at),
+                   rows=result.staged, inserted=result.inserted, updated=result.updated, deleted=result.deleted,
+                   quarantined=quarantined, started_at=started_at, scope=scope)
+        return result
+
     def _replace_quarantine(self, entity: str, rejected: dict[str, list[Rejected]]) -> None:
         for name, items in rejected.items():
             quarantine.replace(self.conn, person_id=self.person.id, source=SOURCE, entity=entity,
@@ -308,10 +323,8 @@ class _Import:
             counts = Counter((s["log_id"], s["kind"]) for s in parsed.extra if s["log_id"] in kept)
             ids = sorted(kept)
             with self.conn.transaction():
-                self.summary.table(tables.SLEEP_SESSIONS).add(
-                    load(self.conn, tables.SLEEP_SESSIONS, sessions, run_id=self.run_id))
-                self.summary.table(tables.SLEEP_STAGES).add(
-                    load(self.conn, tables.SLEEP_STAGES, stages, run_id=self.run_id))
+                self._load(tables.SLEEP_SESSIONS, sessions, quarantined=len(parsed.rejected), scope=f.name)
+                stale = 0  # stages past a kept session's new count: deleted (before or after the merge, the same)
                 if ids:
                     cur = self.conn.execute(
                         "delete from raw.fitbit__sleep_stages s using unnest(%s::bigint[], %s::int[], %s::int[])"
@@ -320,7 +333,8 @@ class _Import:
                         " else v.n_short end",
                         (ids, [counts[(i, "data")] for i in ids], [counts[(i, "short")] for i in ids],
                          self.person.id, SOURCE))
-                    self.summary.table(tables.SLEEP_STAGES).deleted += cur.rowcount
+                    stale = cur.rowcount
+                self._load(tables.SLEEP_STAGES, stages, quarantined=0, scope=f.name, deleted=stale)
                 self._replace_quarantine("sleep", {f.name: parsed.rejected})
             self.progress("sleep", f)
 
@@ -343,8 +357,7 @@ class _Import:
                 rows.append(row_tuple(tables.SPO2_MINUTE, row, base))
             previous = keys
             with self.conn.transaction():
-                self.summary.table(tables.SPO2_MINUTE).add(load(self.conn, tables.SPO2_MINUTE, rows,
-                                                                run_id=self.run_id))
+                self._load(tables.SPO2_MINUTE, rows, quarantined=len(parsed.rejected), scope=f.name)
                 self._replace_quarantine("spo2_minute", {f.name: parsed.rejected})
             self.progress("spo2_minute", f)
 

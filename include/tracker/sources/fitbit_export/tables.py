@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import psycopg
@@ -41,6 +41,7 @@ from tracker.sources.fitbit.tables import (  # noqa: F401  re-exported: the old 
     row_tuple,
 )
 from tracker.warehouse import quarantine
+from tracker.warehouse.load_log import log_import
 from tracker.warehouse.quarantine import Rejected
 
 SOURCE = "fitbit_export"
@@ -134,11 +135,13 @@ on conflict (person_id, source, source_file) do update set file_day = excluded.f
 
 def replace_heart_rate_file(conn: psycopg.Connection, job: HeartRateFileLoad) -> tuple[int, int]:
     """In one transaction: delete the file's previous rows, COPY its rows, replace its quarantine rows and
-    record it in raw.fitbit__heart_rate_files. Returns (rows deleted, rows copied).
+    record it in raw.fitbit__heart_rate_files and the load log (scope: the file). Returns (rows deleted, rows
+    copied).
 
     A file's rows exist exactly when its manifest row does (both are written in this transaction), so a
     file without one skips the delete — which matters: BRIN returns every not-yet-summarised page range,
     so during a first import each delete would rescan everything loaded so far (quadratic in days)."""
+    started_at = datetime.now(UTC)
     with conn.transaction(), conn.cursor() as cur:
         if job.first_at is not None:  # the file's month partition (ddl/065; waits ≤ 5 s, else the default one)
             cur.execute("select raw.ensure_partitions('raw.fitbit__heart_rate', %s, %s, '5s')",
@@ -158,6 +161,11 @@ def replace_heart_rate_file(conn: psycopg.Connection, job: HeartRateFileLoad) ->
             "fingerprint": job.fingerprint, "reading": job.reading, "reading_basis": job.reading_basis,
             "time_zone": job.time_zone, "rows": job.rows, "quarantined": len(job.rejected),
             "first_at": job.first_at, "last_at": job.last_at, "run_id": job.run_id})
+        window = ((job.first_at, job.last_at + timedelta(microseconds=1)) if job.first_at and job.last_at
+                  else (job.window[0], job.window[0]))
+        log_import(conn, run_id=job.run_id, source=SOURCE, entity="heart_rate", person_id=job.person_id,
+                   window=window, rows=job.rows, inserted=job.rows, updated=0, deleted=deleted,
+                   quarantined=len(job.rejected), started_at=started_at, scope=job.source_file)
     return deleted, job.rows
 
 

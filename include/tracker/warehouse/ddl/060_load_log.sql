@@ -1,5 +1,7 @@
 -- The load log: one row per load of one source's entity for one person (and scope), written by
--- tracker.warehouse.loads.load_checked in the SAME transaction as the rows and the quarantine it replaced — a
+-- tracker.warehouse.loads.load_checked (API loads) and the file imports (tracker.warehouse.load_log.log_import:
+-- window = the span of the rows offered, scope = the file when a table loads file by file) in the SAME
+-- transaction as the rows and the quarantine it replaced — a
 -- load that rolls back leaves no log row, and every rerun adds one (a log, never merged). The figures are the
 -- load's `Load`; started_at is when the load began reading its rows (an API's paging included), finished_at
 -- when it had written them. gold.fct_pipeline_loads_daily (the Pipeline health dashboard) reads it.
