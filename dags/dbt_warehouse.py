@@ -5,11 +5,12 @@ Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever an
 updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
 dbt's own order and threads), and every model keeps its own task group in the UI — `<model>.run` reports that
 model's result and `<model>.test` the result of its tests (a test spanning several models counts for each of
-them) as the build goes on. Those tasks start and, when their model built, end in the triggerer (no worker
-process each: `tracker_airflow.dbt_watch`); a model's task follows its upstream models' tasks. A model that
-fails fails its own `run` task (on a worker; the notifier names it); the models downstream of it are not built
-and their tasks end `upstream_failed` (below a model whose tests failed: `skipped`, dbt's word); the run fails.
-Cosmos renders the graph from the manifest `tracker up` publishes after `dbt parse`; lineage is in the dbt docs
+them). Those tasks start with the build and, when it is over and their model built, end in the triggerer (no
+worker process each, one DAG parse for all: `tracker_airflow.dbt_watch`); the producer's log shows each model as
+dbt builds it, the model tasks the outcome once the build is done. A model that fails fails its own `run` task
+(on a worker; the notifier names it); the models downstream of it are not built and their tasks end `skipped`
+(dbt's word), naming the upstream model; the run fails.
+Cosmos renders the tasks from the manifest `tracker up` publishes after `dbt parse`; the lineage is in the dbt docs
 site linked from the Airflow menu.
 
 Retries: the producer never runs a second `dbt build` (a retry of it is skipped, Cosmos' rule); a model task
@@ -74,9 +75,9 @@ MODE_CONFIG = {
                                                                  "retry_exponential_backoff": False}),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                       should_detach_multiple_parents_tests=False),
-        # the model tasks poll the producer's XCom every 5 s in the triggerer (a first look at once): at 2 s the polling
-        # slowed the build itself on 2 cores (bench/bench_dbt_scheduler.py)
-        "operator_args": {"install_deps": False, "poke_interval": 5},
+        # the model tasks of a run share one look at the producer's state every 2 s in the triggerer
+        # (tracker_airflow.dbt_watch), and read their model's status once it ended
+        "operator_args": {"install_deps": False, "poke_interval": 2},
     },
     "local": {
         "execution_config": ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
@@ -110,27 +111,26 @@ dbt_warehouse = DbtDag(
 
 with dbt_warehouse:
     if MODE == "watcher":
-        # Every model task starts in the triggerer and ends there when its model built (no worker process:
-        # tracker_airflow.dbt_watch). The first ones (their manifest parents are sources, which Cosmos misses)
-        # start with the build ("always", as Cosmos means them to) and report while dbt goes on; the others follow
-        # their upstream models' tasks. In `dag.test()` (one task at a time) one that runs before the build gives
-        # its turn back (reschedule) instead of waiting for it.
+        # Every model task starts with the build, in the triggerer, and ends there when the build is over and its
+        # model built (no worker process, one DAG parse for all: tracker_airflow.dbt_watch). dbt orders the
+        # models; the tasks only report, so none waits for another (a chain would start each only after its
+        # upstream task ended, level by level after the build). A model dbt skipped because an upstream model
+        # failed (or its tests did) ends `skipped`, naming that model. In `dag.test()` (one task at a time) a task
+        # that runs before the build gives its turn back (reschedule) instead of waiting for it.
         producer = dbt_warehouse.task_dict[PRODUCER_WATCHER_TASK_ID]
         consumers = [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]
+        consumer_ids = {c.task_id for c in consumers}
+        parents = {c.task_id: sorted({dbt_warehouse.task_dict[u].model_unique_id
+                                      for u in c.upstream_task_ids & consumer_ids}) for c in consumers}
         for consumer in consumers:
-            start_in_triggerer(consumer, poke_interval=MODE_CONFIG["operator_args"]["poke_interval"])
-            if not consumer.upstream_task_ids:
-                producer >> consumer
-                consumer.trigger_rule = "always"
-        # A model's task follows its upstream models' tasks, not their tests' (Cosmos chains model → its tests →
-        # the next model): the chain the scheduler walks is as deep as the lineage, not twice as deep. dbt's build
-        # still skips a model whose upstream tests failed, and its task then reports "skipped".
-        for tests in [t for t in consumers if t.is_test_sensor]:
-            (model,) = tests.upstream_task_ids
-            for task_id in list(tests.downstream_task_ids):
-                tests.downstream_task_ids.discard(task_id)
-                dbt_warehouse.task_dict[task_id].upstream_task_ids.discard(tests.task_id)
-                dbt_warehouse.task_dict[model] >> dbt_warehouse.task_dict[task_id]
+            for upstream in consumer.upstream_task_ids & consumer_ids:
+                consumer.upstream_task_ids.discard(upstream)
+                dbt_warehouse.task_dict[upstream].downstream_task_ids.discard(consumer.task_id)
+        for consumer in consumers:
+            start_in_triggerer(consumer, poke_interval=MODE_CONFIG["operator_args"]["poke_interval"],
+                               parents=parents[consumer.task_id])
+            producer >> consumer
+            consumer.trigger_rule = "always"
 
     # sources of API DAGs nobody in the config uses are left out: their empty tables would always be "stale"
     unused = freshness_exclusions()

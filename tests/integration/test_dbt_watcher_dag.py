@@ -1,8 +1,9 @@
 """The dbt DAG in Cosmos' watcher mode (real dbt, real Airflow `dag.test()`, the session warehouse): one
 `dbt build` (the producer) builds silver and gold, and each model keeps its own task (`<model>.run`, and
 `<model>.test` for its tests) whose state is that model's result in the build. A broken model fails its own
-task, names it in the failure notifier's line, leaves the models downstream `upstream_failed` (dbt skipped them)
-and fails the run; its task's retries run that model again (they never succeed without building it)."""
+task, names it in the failure notifier's line, leaves the models downstream `skipped` (dbt skipped them: their
+tasks name it, and never rebuild them from stale parents) and fails the run; its task's retries run that model
+again (they never succeed without building it)."""
 
 from __future__ import annotations
 
@@ -119,12 +120,11 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
         ok = got[task.task_id] == "success" and reported.get(model) == "success"
         skipped = got[task.task_id] in ("skipped", "upstream_failed") and reported.get(model) != "success"
         assert ok or (failed_tests and skipped), (model, got[task.task_id], reported.get(model))
-    # AND a model's task follows its upstream models' tasks, not their tests' (the chain is as deep as the
-    # lineage); its tests' task hangs off it; every one of them starts in the triggerer under the scheduler
-    daily = dag.task_dict[model_task(dag, "fct_daily_summary")]
-    assert model_task(dag, BROKEN) in daily.upstream_task_ids
-    assert not {t for t in daily.upstream_task_ids if t.endswith(".test")}, daily.upstream_task_ids
-    assert all(t.start_from_trigger for t in models)
+    # AND every model's task and tests' task starts with the build (none waits for another: dbt orders the
+    # models), in the triggerer under the scheduler
+    consumers = [t for t in dag.tasks if hasattr(t, "producer_task_id")]
+    assert all(t.upstream_task_ids == {PRODUCER} and t.trigger_rule == "always" for t in consumers)
+    assert all(t.start_from_trigger for t in consumers)
     # (source_freshness errors when a used source is stale in the shared warehouse: then the run fails for it)
     failed = {task for task, state in got.items() if state != "success"}
     assert run.state == ("success" if not failed else "failed"), got
@@ -167,11 +167,15 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     # THEN dbt reported it failed and its downstream models skipped (Cosmos reports those as failed)…
     assert reported[BROKEN] in ("error", "failed"), reported.get(BROKEN)
     # … its own task failed (after its retries, each a `dbt run` of that model alone: it never succeeds
-    # without building it), its tests' task and every model downstream did not run
+    # without building it); its tests' task and every model downstream were skipped, naming the model (Cosmos'
+    # own retry of them would have rebuilt them from the broken model's stale table)
     assert got[model_task(dag, BROKEN)] == "failed"
-    assert got[f"{BROKEN}.test"] == "upstream_failed"
+    assert got[f"{BROKEN}.test"] == "skipped"
     for model in DOWNSTREAM:
-        assert got[model_task(dag, model)] == "upstream_failed", (model, got[model_task(dag, model)])
+        assert got[model_task(dag, model)] == "skipped", (model, got[model_task(dag, model)])
+    assert (f"fct_daily_summary was not built by dbt: upstream model.tracker.{BROKEN} — dbt reported it"
+            in log), log[-3000:]
+    assert "Running model 'model.tracker.fct_daily_summary'" not in log
     assert "Retry attempt #2 – Running model 'model.tracker.fct_consumption_daily'" in log, log[-3000:]
     # AND the models beside it succeeded; the report was still rewritten; the run failed
     for model in ("fct_weather_daily", "fct_resting_heart_rate_daily", "int_plays_deduplicated"):
@@ -183,7 +187,7 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     # AND every model task's state is what dbt said of its model
     for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"]:
         model = task.task_id.removesuffix(".run").removesuffix("_run")
-        expected = "success" if reported.get(model) == "success" else ("failed", "upstream_failed")
+        expected = "success" if reported.get(model) == "success" else ("failed", "skipped")
         assert got[task.task_id] in expected, (model, reported.get(model), got[task.task_id])
     # AND under the scheduler, where each model task starts in the triggerer (tracker_airflow.dbt_watch), the
     # trigger reads the same build: a model dbt built ends its task there as a success; the broken model's task
