@@ -75,9 +75,9 @@ MODE_CONFIG = {
                                                                  "retry_exponential_backoff": False}),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                       should_detach_multiple_parents_tests=False),
-        # the model tasks of a run share one look at the producer's state every 2 s in the triggerer
+        # the model tasks of a run share one look at the producer's state every second in the triggerer
         # (tracker_airflow.dbt_watch), and read their model's status once it ended
-        "operator_args": {"install_deps": False, "poke_interval": 2},
+        "operator_args": {"install_deps": False, "poke_interval": 1},
     },
     "local": {
         "execution_config": ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),

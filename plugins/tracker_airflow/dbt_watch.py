@@ -90,6 +90,14 @@ class ModelStatusTrigger(WatcherTrigger):
             yield TriggerEvent({"status": "retry"})
             return
         await self._build_ended()
+        # the common case in one read (a status, not Cosmos' four: producer state, status, SQL, events)
+        if self.is_test_sensor:
+            status = await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
+        else:
+            status = await self._get_node_status()
+        if is_dbt_node_status_success(status):
+            yield TaskSuccessEvent()
+            return
         async for event in super().run():
             if isinstance(event.payload, dict) and event.payload.get("status") == EventStatus.SUCCESS:
                 yield TaskSuccessEvent()
