@@ -107,7 +107,8 @@ class ModelStatusTrigger(WatcherTrigger):
 
 
 def not_built(status: Any, tests_status: Any) -> str | None:
-    """Why a model counts as not built for the models below it (None when it built and its tests passed)."""
+    """Why a model counts as not built for the models below it (None when it built and its tests passed);
+    `tests_status` None: its tests do not count (a model's own tests task reports them, it is not below them)."""
     status = status.get("status") if isinstance(status, dict) else status
     if is_dbt_node_status_terminal(status) and not is_dbt_node_status_success(status):
         return f"dbt reported it {status}"
@@ -117,16 +118,19 @@ def not_built(status: Any, tests_status: Any) -> str | None:
 
 
 def skip_below_unbuilt(sensor: Any, parents: Iterable[str]) -> None:
-    """Before each of `sensor`'s pokes: skip it when a model it is built from (`parents`, its model for a tests
-    task) was not built — dbt skipped this one, and Cosmos' retry would build it from stale parents."""
+    """Before each of `sensor`'s pokes: skip it when a model it is built from (`parents`) was not built or failed
+    its tests — dbt skipped this one, and Cosmos' retry would build it from stale parents. A tests task's parent
+    is its own model: skipped when that model was not built, never for its own tests' result (it reports it)."""
     parents = tuple(parents)
     poke: Callable[[Any], bool] = sensor.poke
 
     def poke_unless_a_parent_was_not_built(context: Any) -> bool:
         ti = context["ti"]
         for uid in parents:
+            own = sensor.is_test_sensor and uid == sensor.model_unique_id  # a tests task: its model, not its tests
             why = not_built(ti.xcom_pull(task_ids=sensor.producer_task_id, key=get_status_xcom_key(uid)),
-                            ti.xcom_pull(task_ids=sensor.producer_task_id, key=get_tests_status_xcom_key(uid)))
+                            None if own else ti.xcom_pull(task_ids=sensor.producer_task_id,
+                                                          key=get_tests_status_xcom_key(uid)))
             if why:
                 raise AirflowSkipException(f"{sensor.model_unique_id} was not built by dbt: upstream {uid} — {why}")
         return poke(context)
