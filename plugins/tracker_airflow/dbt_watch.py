@@ -22,6 +22,7 @@ Cosmos (which reports such a model "failed" so that its retry runs it) would reb
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -77,8 +78,6 @@ class ModelStatusTrigger(WatcherTrigger):
 
     async def _build_ended(self) -> None:
         """Wait until the producer is done (succeeded, failed or skipped: its retry never builds again)."""
-        import asyncio
-
         while (state := await self._producer_state()) not in PRODUCER_FINAL_STATES and state is not None:
             await asyncio.sleep(self.poke_interval)
 
