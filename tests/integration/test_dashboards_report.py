@@ -124,6 +124,8 @@ def test_every_question_runs_as_its_role_and_returns_what_its_chart_draws(built)
                 missing = [c for c in q.chart.used_columns() if c not in result.columns]
                 assert not missing, f"{dashboard.id}/{q.id}: no column {missing} in {result.columns}"
                 counts[f"{dashboard.id}/{q.id}"] = len(result.rows)
+                if q.id == "last_load":
+                    loaded = {r["source"] for r in result.records()}
                 # AND a chart has figures other than 0 (a chart of zeros says nothing)
                 values = [r[c] for r in result.records() for c in q.chart.y]
                 assert not values or any(v not in (None, 0) for v in values), f"{q.id}: {values}"
@@ -132,7 +134,9 @@ def test_every_question_runs_as_its_role_and_returns_what_its_chart_draws(built)
     empty = [k for k, n in counts.items() if n == 0
              and k not in ("pipeline_health/run_durations", "study_completeness/sign_ins_expiring")]
     assert not empty, counts
-    assert counts["daily_overview/resting_heart_rate"] >= 28 and counts["pipeline_health/last_load"] == 5
+    # (the last load of each of the five API sources and of the three media imports: imports log their loads)
+    assert counts["daily_overview/resting_heart_rate"] >= 28 and counts["pipeline_health/last_load"] == 8
+    assert {"netflix", "spotify", "youtube", "github", "lastfm", "trakt"} <= loaded, loaded
 
 
 def test_gold_questions_really_run_as_the_analyst_who_cannot_read_raw(built):
