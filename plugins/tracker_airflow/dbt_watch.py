@@ -117,21 +117,30 @@ def not_built(status: Any, tests_status: Any) -> str | None:
 
 
 def skip_below_unbuilt(sensor: Any, parents: Iterable[str]) -> None:
-    """Before each of `sensor`'s pokes: skip it when a model it is built from (`parents`) was not built or failed
-    its tests — dbt skipped this one, and Cosmos' retry would build it from stale parents. A tests task's parent
-    is its own model: skipped when that model was not built, never for its own tests' result (it reports it)."""
+    """Before each of `sensor`'s pokes: when dbt did not build its model (the model's status is there and not a
+    success), skip it if a model it is built from (`parents`) was not built or failed its tests — dbt skipped
+    this one, and Cosmos (which reports it "failed") would let its retry build it from stale parents. A tests
+    task's parent is its own model: skipped when that model was not built, never for its own tests' result (it
+    reports it). A model dbt built is never skipped (a test of several models may fail after it was built)."""
     parents = tuple(parents)
     poke: Callable[[Any], bool] = sensor.poke
 
+    def status_of(ti: Any, uid: str) -> Any:
+        value = ti.xcom_pull(task_ids=sensor.producer_task_id, key=get_status_xcom_key(uid))
+        return value.get("status") if isinstance(value, dict) else value
+
     def poke_unless_a_parent_was_not_built(context: Any) -> bool:
         ti = context["ti"]
-        for uid in parents:
-            own = sensor.is_test_sensor and uid == sensor.model_unique_id  # a tests task: its model, not its tests
-            why = not_built(ti.xcom_pull(task_ids=sensor.producer_task_id, key=get_status_xcom_key(uid)),
-                            None if own else ti.xcom_pull(task_ids=sensor.producer_task_id,
-                                                          key=get_tests_status_xcom_key(uid)))
-            if why:
-                raise AirflowSkipException(f"{sensor.model_unique_id} was not built by dbt: upstream {uid} — {why}")
+        own = status_of(ti, sensor.model_unique_id)
+        if is_dbt_node_status_terminal(own) and not is_dbt_node_status_success(own):
+            for uid in parents:
+                mine = sensor.is_test_sensor and uid == sensor.model_unique_id  # a tests task: its model only
+                why = not_built(own if mine else status_of(ti, uid),
+                                None if mine else ti.xcom_pull(task_ids=sensor.producer_task_id,
+                                                               key=get_tests_status_xcom_key(uid)))
+                if why:
+                    raise AirflowSkipException(
+                        f"{sensor.model_unique_id} was not built by dbt: upstream {uid} — {why}")
         return poke(context)
 
     sensor.poke = poke_unless_a_parent_was_not_built
