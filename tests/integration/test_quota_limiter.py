@@ -86,10 +86,10 @@ def test_google_health_limits_wait_for_the_oldest_request_to_leave_the_minute(wa
     for _ in range(300):
         assert limiter.acquire() == 0
     # WHEN one more is asked for, THEN the limiter waits until the first second's requests leave the window
-    # (about a minute: the window is 60 s plus the current second)
+    # (about a minute: the window is 60 s, plus the current second, plus the 1-s margin against arrival jitter)
     with pytest.raises(Stop):
         limiter.acquire()
-    assert 50 < slept[0] <= 61.01, slept
+    assert 50 < slept[0] <= 62.01, slept
     # AND the refused request spent nothing: still 300 for the user and 300 for the project
     rows = dict(warehouse.execute("select subject, sum(requests) from quota.request_counts"
                                   " where api = 'google_health'"
