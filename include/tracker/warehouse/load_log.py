@@ -64,11 +64,16 @@ class EventSpan:
             yield row
 
     def window(self, default: datetime) -> tuple[datetime, datetime]:
-        """[first, last] as a half-open window of instants; `default` (zero length) when no row was dated."""
-        if self.first is None or self.last is None:
-            return default, default
-        step = timedelta(days=1) if self.kind == "date" else timedelta(microseconds=1)
-        return _instant(self.first), _instant(self.last) + step
+        return half_open(self.first, self.last, default, self.kind)
+
+
+def half_open(first: datetime | date | None, last: datetime | date | None, default: datetime,
+              kind: str | None = "timestamptz") -> tuple[datetime, datetime]:
+    """[first, last] as a half-open window of instants; `default` (zero length) when there is no span."""
+    if first is None or last is None:
+        return default, default
+    step = timedelta(days=1) if kind == "date" else timedelta(microseconds=1)
+    return _instant(first), _instant(last) + step
 
 
 def log_import(conn: psycopg.Connection, *, run_id: str, source: str, entity: str, person_id: str,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import numpy as np
 import psycopg
@@ -41,7 +41,7 @@ from tracker.sources.fitbit.tables import (  # noqa: F401  re-exported: the old 
     row_tuple,
 )
 from tracker.warehouse import quarantine
-from tracker.warehouse.load_log import log_import
+from tracker.warehouse.load_log import half_open, log_import
 from tracker.warehouse.quarantine import Rejected
 
 SOURCE = "fitbit_export"
@@ -161,10 +161,9 @@ def replace_heart_rate_file(conn: psycopg.Connection, job: HeartRateFileLoad) ->
             "fingerprint": job.fingerprint, "reading": job.reading, "reading_basis": job.reading_basis,
             "time_zone": job.time_zone, "rows": job.rows, "quarantined": len(job.rejected),
             "first_at": job.first_at, "last_at": job.last_at, "run_id": job.run_id})
-        window = ((job.first_at, job.last_at + timedelta(microseconds=1)) if job.first_at and job.last_at
-                  else (job.window[0], job.window[0]))
         log_import(conn, run_id=job.run_id, source=SOURCE, entity="heart_rate", person_id=job.person_id,
-                   window=window, rows=job.rows, inserted=job.rows, updated=0, deleted=deleted,
+                   window=half_open(job.first_at, job.last_at, job.window[0]), rows=job.rows, inserted=job.rows,
+                   updated=0, deleted=deleted,
                    quarantined=len(job.rejected), started_at=started_at, scope=job.source_file)
     return deleted, job.rows
 
