@@ -10,6 +10,7 @@ times, each from empty silver/gold and `--runs` times:
   (b) a dbt_warehouse run triggered through Airflow's REST API, as Airflow records it (queued → done), with its
       parts: the producer's one `dbt build`, the last model task's end after it (the tail the per-model tasks
       add), the side tasks (source_freshness beside the build, refresh_report after it);
+with the CPU seconds each part of the stack spent during (a) and (b) (where the gap goes: two cores are shared),
 and prints (b)/(a) (target ≤ 1.5) and (b)/(a + freshness). `bench_dbt_airflow.py` measures the same through
 `dag.test()` (one task at a time, no scheduler). --home runs another checkout's DAGs, plugins and dbt project
 (e.g. `git worktree add /var/tmp/base main~1`) to compare a change with its base on the same machine.
@@ -24,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -71,14 +73,73 @@ def plain_dbt(target: Path, *command: str) -> float:
     return seconds
 
 
+def role(proc) -> str:
+    """What a process of the stack is, from its command line (setproctitle names Airflow's task processes)."""
+    cmd = " ".join(proc.cmdline())
+    if proc.name().startswith("postgres") or "postgres:" in cmd:
+        return "postgres"
+    for needle, name in (("dbt build", "dbt build"), ("source freshness", "dbt source freshness"),
+                         ("dbt_producer_watcher", "producer task"), ("source_freshness", "source_freshness task"),
+                         ("task runner", "other tasks"), ("task supervisor", "other tasks"),
+                         ("scheduler", "scheduler"), ("triggerer", "triggerer"), ("dag-processor", "dag-processor"),
+                         ("dag_processor", "dag-processor"), ("api-server", "api-server"),
+                         ("api_server", "api-server"), ("worker", "executor workers")):
+        if needle in cmd:
+            return name
+    return "other"
+
+
+class CpuSampler:
+    """CPU seconds per process role while a run goes on: every process's user+system time, sampled every
+    0.25 s (a process that ends between samples loses at most that much)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.psutil, self.seen, self.stop = psutil, {}, threading.Event()
+        self.base = {p.pid: self._cpu(p) for p in psutil.process_iter()}
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _cpu(proc) -> float:
+        try:
+            t = proc.cpu_times()
+            return t.user + t.system
+        except Exception:
+            return 0.0
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.25):
+            for proc in self.psutil.process_iter():
+                try:
+                    key = (proc.pid, proc.create_time())
+                    if key not in self.seen:
+                        self.seen[key] = [role(proc), 0.0, self.base.get(proc.pid, 0.0)]
+                    self.seen[key][1] = self._cpu(proc)
+                except Exception:
+                    continue
+
+    def result(self) -> dict[str, float]:
+        self.stop.set()
+        self.thread.join()
+        by_role: dict[str, float] = {}
+        for name, cpu, base in self.seen.values():
+            by_role[name] = by_role.get(name, 0.0) + max(cpu - base, 0.0)
+        by_role.pop("other", None)
+        return dict(sorted(by_role.items(), key=lambda kv: -kv[1]))
+
+
 def when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
 def dag_run(api, index: int) -> dict:
     """One dbt_warehouse run through the scheduler; its duration as Airflow records it and its parts."""
+    cpu = CpuSampler()
     run_id = api.trigger_now("dbt_warehouse", note=f"bench_dbt_scheduler run {index}")
     state = api.wait_for_run("dbt_warehouse", run_id, timeout=1800)
+    cpu_seconds = cpu.result()
     run = api.run("dbt_warehouse", run_id)
     tis = api.task_instances("dbt_warehouse", run_id)
     spans = {ti["task_id"]: (when(ti.get("start_date")), when(ti.get("end_date"))) for ti in tis}
@@ -92,6 +153,7 @@ def dag_run(api, index: int) -> dict:
             "producer": (producer_end - producer_start).total_seconds(),
             "tail": (max(model_ends) - producer_end).total_seconds() if model_ends else 0.0,
             "report": (report_end - report_start).total_seconds() if report_start and report_end else 0.0,
+            "cpu": cpu_seconds,
             "states": {s: sum(1 for ti in tis if ti.get("state") == s) for s in {ti.get("state") for ti in tis}}}
 
 
@@ -122,7 +184,9 @@ def main() -> None:
         plain, fresh, runs = [], [], []
         for index in range(1, args.runs + 1):
             drop_dbt_relations()
+            cpu = CpuSampler()
             plain.append(plain_dbt(state / f"plain-{index}", "build"))
+            plain_cpu = cpu.result()
             fresh.append(plain_dbt(state / f"fresh-{index}", "source", "freshness"))
             drop_dbt_relations()
             runs.append(dag_run(api, index))
@@ -131,6 +195,8 @@ def main() -> None:
                   f"dbt_warehouse {r['seconds']:.1f}s ({r['state']}, {r['tasks']} tasks {r['states']}): "
                   f"queued→producer {r['to_producer']:.1f}s, producer {r['producer']:.1f}s, model tasks' tail "
                   f"after it {r['tail']:.1f}s, refresh_report {r['report']:.1f}s", flush=True)
+            print("  CPU s during the plain build: " + ", ".join(f"{k} {v:.1f}" for k, v in plain_cpu.items()))
+            print("  CPU s during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu"].items()), flush=True)
     finally:
         down = tracker(env, "down", timeout=300)
         if down.returncode != 0:

@@ -90,6 +90,9 @@ def stack_env(*, demo: bool = True) -> dict[str, str]:
         # only when it fails (Cosmos' default rewrites all of them to a Variable at every status: ~2× the build)
         "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(state / "dbt" / "target"),
+        # Cosmos' cache (dbt's partial-parse file, generated profiles) in this stack's state folder: its default,
+        # /tmp/cosmos, is one folder for every stack on the machine (a test's or a benchmark's and a person's)
+        "AIRFLOW__COSMOS__CACHE_DIR": str(state / "cosmos"),
         "TRACKER_DOCS_URL": s.docs_url(),
         "TRACKER_METABASE_URL": os.environ.get("TRACKER_METABASE_URL", "http://127.0.0.1:3000"),
         "NO_PROXY": "*",
