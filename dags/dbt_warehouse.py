@@ -3,19 +3,19 @@
 
 Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever any raw table's Asset is
 updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
-dbt's own order and threads), and every model keeps its own task group in the UI — `<model>.run` reports that
-model's result and `<model>.test` the result of its tests (a test spanning several models counts for each of
-them). Those tasks start with the build and, when it is over and their model built, end in the triggerer (no
-worker process each, one DAG parse for all: `tracker_airflow.dbt_watch`); the producer's log shows each model as
-dbt builds it, the model tasks the outcome once the build is done. A model that fails fails its own `run` task
-(on a worker; the notifier names it); the models downstream of it are not built and their tasks end `skipped`
-(dbt's word), naming the upstream model; the run fails.
+dbt's own order and threads), and every model keeps its own task in the UI — `<model>_run` succeeds when dbt
+built that model and its tests passed (a test spanning several models counts for each of them). Those tasks
+start with the build and, when it is over and their model built and tested, end in the triggerer (no worker
+process each, one DAG parse for all: `tracker_airflow.dbt_watch`); the producer's log shows each model and test
+as dbt runs it, the model tasks the outcome once the build is done. A model that fails, or whose tests fail,
+fails its own task (on a worker; the notifier names it); the models downstream of it are not built and their
+tasks end `skipped` (dbt's word), naming the upstream model; the run fails.
 Cosmos renders the tasks from the manifest `tracker up` publishes after `dbt parse`; the lineage is in the dbt docs
 site linked from the Airflow menu.
 
 Retries: the producer never runs a second `dbt build` (a retry of it is skipped, Cosmos' rule); a model task
-retried after the producer ended runs that model itself (`dbt run --select <model>`, a test task
-`dbt test --select <model>`), so a retry succeeds only if the model really builds. Clearing a whole run
+retried after the producer ended builds that model itself (`dbt build --select <model>`: the model and its
+tests), so a retry succeeds only if the model really builds and passes its tests. Clearing a whole run
 re-runs it that way, model by model (slow): trigger a new run instead. `TRACKER_DBT_MODE=local` renders the
 former layout (a `dbt build` process per model).
 
@@ -31,6 +31,7 @@ are left out (an empty table is "stale").
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import timedelta
@@ -44,7 +45,7 @@ from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from tracker_airflow.assets import RAW_ASSETS
 from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, freshness_exclusions
-from tracker_airflow.dbt_watch import start_in_triggerer
+from tracker_airflow.dbt_watch import build_with_tests, start_in_triggerer, tests_by_owner
 
 PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] / "dbt_project"))
 # published by `tracker up` (stack.local.publish_manifest), apart from the target folder dbt runs write into
@@ -57,10 +58,10 @@ MODE = os.environ.get("TRACKER_DBT_MODE", "watcher")
 if MODE not in ("watcher", "local"):
     raise ValueError(f"TRACKER_DBT_MODE={MODE!r}: use watcher (the default) or local")
 MODE_CONFIG = {
-    # one `dbt build` (the producer) + a sensor per model and per model's tests reading its result from XCom;
-    # watcher mode has no per-model `dbt build` task (TestBehavior.BUILD): AFTER_EACH gives each model a `run` and
-    # a `test` task, both fed by the producer's build; a test of several models is reported with each of them
-    # (a detached test task would wait for a status the producer never publishes)
+    # one `dbt build` (the producer) + a sensor per model reading its result and its tests' verdict from XCom
+    # (tracker_airflow.dbt_watch): NONE renders no test tasks — a task per model's tests (AFTER_EACH) doubled the
+    # tasks the triggerer starts, each a deserialization of the whole DAG, and the build keeps its tests
+    # (build_with_tests); a test of several models is reported with each of them
     "watcher": {
         # dbt in its own process (SUBPROCESS): the producer reads its JSON log lines and publishes each node's
         # status while dbt goes on on the other core — in-process (DBT_RUNNER) every status is published from
@@ -73,7 +74,7 @@ MODE_CONFIG = {
                                             or str(Path(sys.executable).with_name("dbt")),
                                             setup_operator_args={"retry_delay": timedelta(seconds=5),
                                                                  "retry_exponential_backoff": False}),
-        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.NONE,
                                       should_detach_multiple_parents_tests=False),
         # the model tasks of a run share one look at the producer's state every second in the triggerer
         # (tracker_airflow.dbt_watch), and read their model's status once it ended
@@ -112,12 +113,13 @@ dbt_warehouse = DbtDag(
 with dbt_warehouse:
     if MODE == "watcher":
         # Every model task starts with the build, in the triggerer, and ends there when the build is over and its
-        # model built (no worker process, one DAG parse for all: tracker_airflow.dbt_watch). dbt orders the
-        # models; the tasks only report, so none waits for another (a chain would start each only after its
+        # model built and tested (no worker process, one DAG parse for all: tracker_airflow.dbt_watch). dbt orders
+        # the models; the tasks only report, so none waits for another (a chain would start each only after its
         # upstream task ended, level by level after the build). A model dbt skipped because an upstream model
         # failed (or its tests did) ends `skipped`, naming that model. In `dag.test()` (one task at a time) a task
         # that runs before the build gives its turn back (reschedule) instead of waiting for it.
         producer = dbt_warehouse.task_dict[PRODUCER_WATCHER_TASK_ID]
+        build_with_tests(producer)
         consumers = [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]
         consumer_ids = {c.task_id for c in consumers}
         parents = {c.task_id: sorted({dbt_warehouse.task_dict[u].model_unique_id
@@ -126,9 +128,21 @@ with dbt_warehouse:
             for upstream in consumer.upstream_task_ids & consumer_ids:
                 consumer.upstream_task_ids.discard(upstream)
                 dbt_warehouse.task_dict[upstream].downstream_task_ids.discard(consumer.task_id)
+        # a test of several models counts for one of them (the producer aggregates the verdicts by this map)
+        nodes = dbt_warehouse.dbt_graph.nodes
+        attached = {uid: node.get("attached_node")
+                    for uid, node in json.loads(MANIFEST.read_text())["nodes"].items() if uid.startswith("test.")}
+        producer.tests_per_model = tests_by_owner(producer.tests_per_model,
+                                                  {uid: node.depends_on for uid, node in nodes.items()}, attached)
+        tests_of = {uid: set(tests) for uid, tests in producer.tests_per_model.items()}
         for consumer in consumers:
+            mine = tests_of.get(consumer.model_unique_id, set())
             start_in_triggerer(consumer, poke_interval=MODE_CONFIG["operator_args"]["poke_interval"],
-                               parents=parents[consumer.task_id])
+                               parents=parents[consumer.task_id], has_tests=bool(mine),
+                               partners=sorted(uid for uid, tests in tests_of.items()
+                                               if uid != consumer.model_unique_id and tests & mine),
+                               shared_tests=[test.split(".")[2] for test in mine
+                                             if test in nodes and len(nodes[test].depends_on) > 1])
             producer >> consumer
             consumer.trigger_rule = "always"
 

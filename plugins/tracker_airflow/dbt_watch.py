@@ -1,23 +1,30 @@
 """dbt_warehouse's model tasks without a worker process when their model built, and without a DAG parse each.
 
-In Cosmos' watcher mode one `dbt build` (the producer) publishes each model's status to XCom and every model
-(and every model's tests) has a task that reports it. Started on a worker, each of those ≈ 90 tasks is a process
-that parses the DAG file to read one XCom value: under the real scheduler that cost more than the build
-itself. Here they start *in the triggerer* (Airflow's `start_from_trigger`) together with the build, and
-`ModelStatusTrigger` waits there until the build has ended, then reads the model's status (Cosmos'
-`WatcherTrigger`) and, when dbt built the model (or passed its tests), ends the task as a success on the spot.
+In Cosmos' watcher mode one `dbt build` (the producer) publishes each model's status, and its tests' verdict, to
+XCom, and every model has a task that reports it: here a model's task reports that dbt built the model *and* that
+its tests passed (one task per model, as `dbt build` sees a model; a task per model's tests doubled the tasks
+and the triggerer's work, below). Started on a worker, each of those tasks is a process that parses the DAG file
+to read one XCom value: under the real scheduler that cost more than the build itself. Here they start *in the
+triggerer* (Airflow's `start_from_trigger`) together with the build, and `ModelStatusTrigger` waits there until
+the build has ended, then reads the model's status and its tests' verdict and, when both are good, ends the task
+as a success on the spot.
 
 Why wait for the end of the build: Airflow queues a callback for every task the triggerer ends, and the DAG
-processor parses the DAG file to run it (even with no callback defined). Ending ≈ 90 tasks while dbt builds
-kept one of two cores parsing for the whole build; ending them together after it costs a parse or two. The
+processor parses the DAG file to run it (even with no callback defined). Ending the tasks while dbt builds kept
+one of two cores parsing for the whole build; ending them together after it costs a parse or two. The
 producer's log shows each model as dbt builds it; the model tasks show the outcome when the build is done.
+Why one task per model: the triggerer deserializes the whole DAG twice for every task it starts (Airflow 3.3),
+so its work grows with tasks × DAG size; with a task per model's tests as well it was the largest CPU cost
+beside dbt's own (bench/bench_dbt_scheduler.py prints it).
 
-Everything else — a failed or skipped model, a failed producer, a retry (which must run the model itself) —
-resumes the task on a worker at Cosmos' own `execute`, which reads the same status and fails, skips or runs
-the model exactly as Cosmos does (and the failure notifier runs there). Before that, `skip_below_unbuilt`
-skips the task of a model whose upstream model dbt did not build or whose tests failed: dbt skipped it, and
-Cosmos (which reports such a model "failed" so that its retry runs it) would rebuild it from stale parents.
-`dag.test()` ignores `start_from_trigger` and runs `execute` as it always did (the same skip applies).
+Everything else — a failed or skipped model, failed tests, a failed producer, a retry (which must build the
+model itself) — resumes the task on a worker at Cosmos' own `execute`, which reads the same status and fails,
+skips or runs the model as Cosmos does (and the failure notifier runs there). Before that, `report_on_worker`
+skips the task of a model whose upstream model dbt did not build or whose tests failed (dbt skipped it, and
+Cosmos, which reports such a model "failed" so that its retry runs it, would rebuild it from stale parents),
+and fails the task of a model dbt built whose tests failed. A retry runs `dbt build --select <model>`: the model
+and every test of it, so it succeeds only when the model builds and its tests pass.
+`dag.test()` ignores `start_from_trigger` and runs `execute` as it always did (the same rules apply).
 """
 
 from __future__ import annotations
@@ -27,9 +34,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
-from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     PRODUCER_FINAL_STATES,
@@ -53,13 +59,14 @@ class ModelStatusTrigger(WatcherTrigger):
     producer's build has ended."""
 
     def __init__(self, model_unique_id: str, producer_task_id: str, poke_interval: float = 2.0,
-                 is_test_sensor: bool = False, **_: Any) -> None:
+                 has_tests: bool = False, **_: Any) -> None:
         super().__init__(model_unique_id=model_unique_id, producer_task_id=producer_task_id, dag_id="",
-                         run_id="", map_index=-1, poke_interval=poke_interval, is_test_sensor=is_test_sensor)
+                         run_id="", map_index=-1, poke_interval=poke_interval, is_test_sensor=False)
+        self.has_tests = has_tests
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return TRIGGER, {"model_unique_id": self.model_unique_id, "producer_task_id": self.producer_task_id,
-                         "poke_interval": self.poke_interval, "is_test_sensor": self.is_test_sensor}
+                         "poke_interval": self.poke_interval, "has_tests": self.has_tests}
 
     async def _log_startup_events(self) -> None:
         """Cosmos' trigger first polls for dbt's version lines (to log them once per task): they are in the
@@ -89,25 +96,22 @@ class ModelStatusTrigger(WatcherTrigger):
             yield TriggerEvent({"status": "retry"})
             return
         await self._build_ended()
-        # the common case in one read (a status, not Cosmos' four: producer state, status, SQL, events)
-        if self.is_test_sensor:
-            status = await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
-        else:
-            status = await self._get_node_status()
-        if is_dbt_node_status_success(status):
-            yield TaskSuccessEvent()
+        # the common case in one or two reads (not Cosmos' four: producer state, status, SQL, events)
+        if is_dbt_node_status_success(await self._get_node_status()):
+            if not self.has_tests or (await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
+                                      == DbtTestStatus.PASS):
+                yield TaskSuccessEvent()
+            else:  # built, its tests failed or did not all report: the worker fails the task or runs them
+                yield TriggerEvent({"status": "tests", "reason": "tests_not_passed"})
             return
         async for event in super().run():
-            if isinstance(event.payload, dict) and event.payload.get("status") == EventStatus.SUCCESS:
-                yield TaskSuccessEvent()
-            else:
-                yield event  # failed, skipped, producer failed: the worker decides, as Cosmos does
+            yield event  # failed, skipped, producer failed: the worker decides, as Cosmos does
             return
 
 
 def not_built(status: Any, tests_status: Any) -> str | None:
-    """Why a model counts as not built for the models below it (None when it built and its tests passed);
-    `tests_status` None: its tests do not count (a model's own tests task reports them, it is not below them)."""
+    """Why a model counts as not built for the models below it (None when it built and its tests did not fail:
+    dbt skips the models below a failed test)."""
     status = status.get("status") if isinstance(status, dict) else status
     if is_dbt_node_status_terminal(status) and not is_dbt_node_status_success(status):
         return f"dbt reported it {status}"
@@ -116,49 +120,124 @@ def not_built(status: Any, tests_status: Any) -> str | None:
     return None
 
 
-def skip_below_unbuilt(sensor: Any, parents: Iterable[str]) -> None:
-    """Before each of `sensor`'s pokes: when dbt did not build its model (the model's status is there and not a
-    success), skip it if a model it is built from (`parents`) was not built or failed its tests — dbt skipped
-    this one, and Cosmos (which reports it "failed") would let its retry build it from stale parents. A tests
-    task's parent is its own model: skipped when that model was not built, never for its own tests' result (it
-    reports it). A model dbt built is never skipped (a test of several models may fail after it was built)."""
-    parents = tuple(parents)
+def report_on_worker(sensor: Any, parents: Iterable[str], has_tests: bool, partners: Iterable[str] = ()) -> None:
+    """Before each of `sensor`'s pokes (a model's task on a worker, and in `dag.test()`):
+    - when dbt did not build its model (the model's status is there and not a success), skip it if a model it is
+      built from (`parents`) was not built or failed its tests — dbt skipped this one, and Cosmos (which reports
+      it "failed") would let its retry build it from stale parents;
+    - when dbt built it and it `has_tests`, fail it if its tests failed (naming the model: the producer's log
+      names the tests), or build and test it here if the build ended before all its tests reported, or if a
+      model it shares a test with (`partners`, e.g. a relationships test) was not built: dbt skipped that test,
+      and Cosmos' verdict counts a skipped test as failed.
+    A retry (try 2+) whose model's tests did not pass waits for the producer to end, then goes to Cosmos' poke,
+    which runs `dbt build --select <model>` (`start_in_triggerer`): Cosmos alone would pass it on the status.
+    """
+    parents, partners = tuple(parents), tuple(partners)
     poke: Callable[[Any], bool] = sensor.poke
 
+    def pulled(ti: Any, key: str) -> Any:
+        return ti.xcom_pull(task_ids=sensor.producer_task_id, key=key)
+
     def status_of(ti: Any, uid: str) -> Any:
-        value = ti.xcom_pull(task_ids=sensor.producer_task_id, key=get_status_xcom_key(uid))
+        value = pulled(ti, get_status_xcom_key(uid))
         return value.get("status") if isinstance(value, dict) else value
 
-    def poke_unless_a_parent_was_not_built(context: Any) -> bool:
+    def poke_reporting_the_model_and_its_tests(context: Any) -> bool:
         ti = context["ti"]
         own = status_of(ti, sensor.model_unique_id)
         if is_dbt_node_status_terminal(own) and not is_dbt_node_status_success(own):
             for uid in parents:
-                mine = sensor.is_test_sensor and uid == sensor.model_unique_id  # a tests task: its model only
-                why = not_built(own if mine else status_of(ti, uid),
-                                None if mine else ti.xcom_pull(task_ids=sensor.producer_task_id,
-                                                               key=get_tests_status_xcom_key(uid)))
-                if why:
+                if why := not_built(status_of(ti, uid), pulled(ti, get_tests_status_xcom_key(uid))):
                     raise AirflowSkipException(
                         f"{sensor.model_unique_id} was not built by dbt: upstream {uid} — {why}")
+        elif is_dbt_node_status_success(own) and has_tests:
+            tests = pulled(ti, get_tests_status_xcom_key(sensor.model_unique_id))
+            if tests != DbtTestStatus.PASS:
+                if sensor._get_producer_task_status(context) not in PRODUCER_FINAL_STATES:
+                    return False  # the build (or the producer's retry, which skips) goes on: look again later
+                if ti.try_number > 1:
+                    return poke(context)  # Cosmos' retry: `dbt build` of the model, its tests with it
+                unbuilt = [uid for uid in partners if not_built(status_of(ti, uid), None)]
+                if tests == DbtTestStatus.FAIL and not unbuilt:
+                    raise AirflowException(f"{sensor.model_unique_id} was built, but its tests failed (the FAIL "
+                                           f"lines in {sensor.producer_task_id}'s log name them)")
+                # its tests did not all report (the build ended first), or some were skipped (shared with a
+                # model dbt did not build; Cosmos counts them failed): build and test the model here
+                sensor.log.info("Testing %s here: %s", sensor.model_unique_id,
+                                f"tests shared with {', '.join(unbuilt)} (not built) were skipped by dbt" if unbuilt
+                                else "the build ended before all its tests reported")
+                return sensor._fallback_to_non_watcher_run(ti.try_number, context)
         return poke(context)
 
-    sensor.poke = poke_unless_a_parent_was_not_built
+    sensor.poke = poke_reporting_the_model_and_its_tests
 
 
-def start_in_triggerer(consumer: Any, poke_interval: float, parents: Iterable[str] = ()) -> None:
-    """Make one Cosmos consumer task (a `<model>.run` or `<model>.test` sensor) start in the triggerer.
+def start_in_triggerer(consumer: Any, poke_interval: float, parents: Iterable[str] = (),
+                       has_tests: bool = False, partners: Iterable[str] = (), shared_tests: Iterable[str] = ()) -> None:
+    """Make one Cosmos model task (a `<model>_run` sensor) start in the triggerer, and report its model's tests.
 
     Its `execute` stays Cosmos' own and runs only when the trigger hands the task back (and in `dag.test()`):
     in reschedule mode, so a sensor that finds the producer not done yet gives its slot back instead of
     waiting in the triggerer for a build that `dag.test()` (one task at a time) has not started. `parents`:
-    the models it is built from (see `skip_below_unbuilt`)."""
+    the models it is built from; `has_tests`: whether dbt has tests of the model; `partners`: the models it
+    shares a test with (see `report_on_worker`).
+    Its retry runs `dbt build` of the model (Cosmos' fallback would `dbt run` it, and pass without its tests),
+    with its tests: those of it alone (dbt's indirect selection) and `shared_tests`, the names of the tests of
+    several models it owns (`tests_by_owner`), selected by name (the stack's `cautious` selection leaves them out,
+    `eager` would add those of other models, on tables this run did not build)."""
     consumer.start_from_trigger = True
     consumer.start_trigger_args = StartTriggerArgs(
         trigger_cls=TRIGGER,
         trigger_kwargs={"model_unique_id": consumer.model_unique_id, "producer_task_id": consumer.producer_task_id,
-                        "poke_interval": poke_interval, "is_test_sensor": consumer.is_test_sensor},
+                        "poke_interval": poke_interval, "has_tests": has_tests},
         next_method="execute", next_kwargs=None, timeout=None)
     consumer.deferrable = False
     consumer.mode = "reschedule"
-    skip_below_unbuilt(consumer, parents)
+    consumer.base_cmd = ["build"]
+    if shared := sorted(shared_tests):  # with the model: dbt takes the union of the --select flags
+        model = consumer.model_unique_id.rpartition(".")[2]
+        consumer.dbt_cmd_flags = [*(consumer.dbt_cmd_flags or []), "--select", " ".join([model, *shared])]
+    report_on_worker(consumer, parents, has_tests, partners)
+
+
+def tests_by_owner(tests_per_model: dict[str, list[str]], depends_on: dict[str, list[str]],
+                   attached: dict[str, str | None]) -> dict[str, list[str]]:
+    """Each test of several models counted for one of them, not for each (Cosmos): the model it is defined on
+    (`attached`: dbt's attached_node, e.g. fct_daily_summary for its relationships test to dim_person), else the
+    one below all the others (a singular test of a model and its parents), else each of them. A model's task then
+    fails only for its own tests, and a model above one that dbt did not build is not failed for the tests that
+    dbt skipped. `depends_on`: each node's parents."""
+    def ancestors(uid: str, seen: set[str]) -> set[str]:
+        for parent in depends_on.get(uid, ()):
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    above = {uid: ancestors(uid, set()) for uid in tests_per_model}
+    models_of: dict[str, set[str]] = {}
+    for uid, tests in tests_per_model.items():
+        for test in tests:
+            models_of.setdefault(test, set()).add(uid)
+    owned: dict[str, list[str]] = {uid: [] for uid in tests_per_model}
+    for test, models in models_of.items():
+        if attached.get(test) in models:
+            owners = [attached[test]]
+        else:
+            owners = [uid for uid in models if models - {uid} <= above[uid]] or sorted(models)
+        for uid in owners:
+            owned[uid].append(test)
+    return {uid: tests for uid, tests in owned.items() if tests}
+
+
+def build_with_tests(producer: Any) -> None:
+    """Cosmos renders no test tasks with TestBehavior.NONE and then leaves the tests out of the producer's build
+    (`--resource-type` flags); here the build keeps them: the model tasks report their verdict."""
+    flags, kept = list(producer.dbt_cmd_flags or []), []
+    while flags:
+        flag = flags.pop(0)
+        if flag == "--resource-type":
+            flags.pop(0)
+        else:
+            kept.append(flag)
+    producer.dbt_cmd_flags = kept

@@ -1,14 +1,15 @@
 """The dbt DAG in Cosmos' watcher mode (real dbt, real Airflow `dag.test()`, the session warehouse): one
-`dbt build` (the producer) builds silver and gold, and each model keeps its own task (`<model>.run`, and
-`<model>.test` for its tests) whose state is that model's result in the build. A broken model fails its own
-task, names it in the failure notifier's line, leaves the models downstream `skipped` (dbt skipped them: their
-tasks name it, and never rebuild them from stale parents) and fails the run; its task's retries run that model
-again (they never succeed without building it)."""
+`dbt build` (the producer) builds silver and gold, and each model keeps its own task (`<model>_run`) whose state
+is that model's result in the build and its tests' verdict. A broken model fails its own task, names it in the
+failure notifier's line, leaves the models downstream `skipped` (dbt skipped them: their tasks name it, and never
+rebuild them from stale parents) and fails the run; its task's retries build that model again (they never
+succeed without building it). A model whose tests fail fails its task, and its retries build and test it."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 START, END = datetime(2026, 10, 9, tzinfo=UTC), datetime(2026, 10, 11, tzinfo=UTC)
 PRODUCER = "dbt_producer_watcher"
 BROKEN = "fct_consumption_daily"  # downstream: fct_daily_summary → fct_anomalies, fct_correlations, fct_weekly…
+UNTRUE = "fct_runs"  # built, but a test of it fails (no model below it)
 DOWNSTREAM = ("fct_daily_summary", "fct_weekly_summary", "fct_anomalies", "fct_correlations")
 
 
@@ -82,8 +84,8 @@ def dbt_statuses(run, suffix: str = "_status") -> dict[str, str]:
 
 
 def model_task(dag, model: str) -> str:
-    """A model's own task: `<model>.run` (a task group with its tests), or `<model>_run` (no tests)."""
-    return f"{model}.run" if f"{model}.run" in dag.task_dict else f"{model}_run"
+    """A model's own task (it reports the model and its tests)."""
+    return f"{model}_run"
 
 
 def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehouse, airflow_db, dbt_manifest,
@@ -92,35 +94,32 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
     # leave out tests of several models, e.g. relationships, and let a retry pass without them)
     monkeypatch.setenv("DBT_INDIRECT_SELECTION", "eager")
     dag = watcher_dag()
-    # GIVEN the DAG rendered in watcher mode: one producer, one task per model (and one per model's tests)
+    # GIVEN the DAG rendered in watcher mode: one producer, one task per model (no task per model's tests)
     models = [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"]
     assert PRODUCER in dag.task_dict and len(models) >= 35
     assert {model_task(dag, m) for m in (BROKEN, "fct_daily_summary", "stg_lastfm__scrobbles")} <= dag.task_dict.keys()
-    assert f"{BROKEN}.test" in dag.task_dict
+    assert not [t for t in dag.tasks if type(t).__name__ == "DbtTestWatcherOperator"], "tests: with their model"
     assert not [t for t in dag.tasks if "build" in t.task_id], "no per-model dbt build process any more"
     # WHEN it runs
     run = dag.test()
     got = states(run)
     reported = dbt_statuses(run)
-    # THEN each model's tests have their own task, whose state is what dbt's tests of that model said (in the
-    # shared warehouse other tests may leave rows a data test rejects — e.g. gold rows of a person whose people
-    # row a fixture deleted: then that task fails, and so does the run, however often it is retried)
+    # THEN the build ran every model's tests, and each model's task says what dbt said of the model and of its
+    # tests (in the shared warehouse other tests may leave rows a data test rejects — e.g. gold rows of a person
+    # whose people row a fixture deleted: then that model's task fails, and so does the run, however often it is
+    # retried; the models below it were skipped by dbt, and their tasks say so)
     tests = dbt_statuses(run, "_tests_status")
-    test_tasks = [t.task_id for t in dag.tasks if type(t).__name__ == "DbtTestWatcherOperator"]
-    failed_tests = {task for task in test_tasks if got[task] == "failed"}
-    for task in test_tasks:
-        if got[task] in ("upstream_failed", "skipped"):  # its model was not built (dbt skipped it): never ran
-            assert failed_tests and reported.get(task.removesuffix(".test")) != "success", (task, got[task])
-            continue
-        assert (got[task] == "success") == (tests.get(task.removesuffix(".test")) == "pass"), (task, got[task])
-    # AND every model's task succeeded, as dbt reported it — but for those downstream of a failed model test,
-    # which dbt skipped: their tasks say so
+    with_tests = {uid.removeprefix("model.tracker.") for uid, of in dag.task_dict[PRODUCER].tests_per_model.items()
+                  if of and uid.startswith("model.")}
+    assert len(with_tests) >= 30 and {m for m in with_tests if reported.get(m) == "success"} <= tests.keys(), tests
+    failed_tests = {model for model, verdict in tests.items() if verdict == "fail"}
     for task in models:
-        model = task.task_id.removesuffix(".run").removesuffix("_run")
-        ok = got[task.task_id] == "success" and reported.get(model) == "success"
-        skipped = got[task.task_id] in ("skipped", "upstream_failed") and reported.get(model) != "success"
-        assert ok or (failed_tests and skipped), (model, got[task.task_id], reported.get(model))
-    # AND every model's task and tests' task starts with the build (none waits for another: dbt orders the
+        model = task.task_id.removesuffix("_run")
+        if reported.get(model) != "success":
+            assert failed_tests and got[task.task_id] == "skipped", (model, got[task.task_id], reported.get(model))
+        else:
+            assert got[task.task_id] == ("failed" if model in failed_tests else "success"), (model, got[task.task_id])
+    # AND every model's task starts with the build (none waits for another: dbt orders the
     # models), in the triggerer under the scheduler
     consumers = [t for t in dag.tasks if hasattr(t, "producer_task_id")]
     assert all(t.upstream_task_ids == {PRODUCER} and t.trigger_rule == "always" for t in consumers)
@@ -146,8 +145,13 @@ def broken_project(tmp_path, monkeypatch, dbt_manifest):
     sql = project / "models" / "marts" / "consumption" / f"{BROKEN}.sql"
     # division by zero when the query runs (not when dbt parses or compiles it)
     sql.write_text("select 1 / (count(*) - count(*)) as broken from {{ ref('int_plays_deduplicated') }}\n")
+    # and a data test of fct_runs that always fails (one row)
+    (project / "tests" / "assert_always_fails.sql").write_text(
+        f"-- a test of {{{{ ref('{UNTRUE}') }}}}\nselect 1 as always_failing\n")
     target = tmp_path / "target"
-    env = os.environ | {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(tmp_path / "logs")}
+    # (DBT_PROJECT_DIR: the session's env names the real project, which dbt would parse instead of the copy)
+    env = os.environ | {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(tmp_path / "logs"),
+                        "DBT_PROJECT_DIR": str(project)}
     subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse"], cwd=project, env=env, check=True,
                    capture_output=True)
     monkeypatch.setenv("DBT_PROJECT_DIR", str(project))
@@ -166,27 +170,33 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     got, reported = states(run), dbt_statuses(run)
     # THEN dbt reported it failed and its downstream models skipped (Cosmos reports those as failed)…
     assert reported[BROKEN] in ("error", "failed"), reported.get(BROKEN)
-    # … its own task failed (after its retries, each a `dbt run` of that model alone: it never succeeds
-    # without building it); its tests' task and every model downstream were skipped, naming the model (Cosmos'
-    # own retry of them would have rebuilt them from the broken model's stale table)
+    # … its own task failed (after its retries, each a `dbt build` of that model alone: it never succeeds
+    # without building it); every model downstream was skipped, naming the model (Cosmos' own retry of them
+    # would have rebuilt them from the broken model's stale table)
     assert got[model_task(dag, BROKEN)] == "failed"
-    assert got[f"{BROKEN}.test"] == "skipped"
     for model in DOWNSTREAM:
         assert got[model_task(dag, model)] == "skipped", (model, got[model_task(dag, model)])
     assert (f"fct_daily_summary was not built by dbt: upstream model.tracker.{BROKEN} — dbt reported it"
             in log), log[-3000:]
     assert "Running model 'model.tracker.fct_daily_summary'" not in log
     assert "Retry attempt #2 – Running model 'model.tracker.fct_consumption_daily'" in log, log[-3000:]
+    # AND the model dbt built whose test failed: its task failed naming it, and each retry built and tested it
+    # (a `dbt run` alone would have passed), with the same verdict
+    assert dbt_statuses(run, "_tests_status")[UNTRUE] == "fail" and reported[UNTRUE] == "success"
+    assert got[model_task(dag, UNTRUE)] == "failed"
+    assert f"model.tracker.{UNTRUE} was built, but its tests failed" in log, log[-3000:]
+    assert re.search(rf"dbt', 'build', [^\]]*'--select', '{UNTRUE}'", log), log[-3000:]
+    assert "FAIL 1 assert_always_fails" in log, log[-3000:]
     # AND the models beside it succeeded; the report was still rewritten; the run failed
     for model in ("fct_weather_daily", "fct_resting_heart_rate_daily", "int_plays_deduplicated"):
         assert got[model_task(dag, model)] == "success" and reported[model] == "success", model
     assert got["refresh_report"] == "success"
     assert run.state == "failed"
     # AND the notifier's one line names the model's task
-    assert f"tracker task failed: dag=dbt_warehouse task={BROKEN}.run" in log, log[-3000:]
+    assert f"tracker task failed: dag=dbt_warehouse task={BROKEN}_run" in log, log[-3000:]
     # AND every model task's state is what dbt said of its model
-    for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"]:
-        model = task.task_id.removesuffix(".run").removesuffix("_run")
+    for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator" and UNTRUE not in t.task_id]:
+        model = task.task_id.removesuffix("_run")
         expected = "success" if reported.get(model) == "success" else ("failed", "skipped")
         assert got[task.task_id] in expected, (model, reported.get(model), got[task.task_id])
     # AND under the scheduler, where each model task starts in the triggerer (tracker_airflow.dbt_watch), the
@@ -195,8 +205,10 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     from airflow.triggers.base import TaskSuccessEvent
 
     verdicts = {(model, try_number): trigger_verdict(run, dag, model, try_number)
-                for model, try_number in (("fct_weather_daily", 1), (BROKEN, 1), ("fct_weather_daily", 2))}
+                for model, try_number in (("fct_weather_daily", 1), (BROKEN, 1), ("fct_weather_daily", 2),
+                                          (UNTRUE, 1))}
     assert isinstance(verdicts["fct_weather_daily", 1], TaskSuccessEvent), verdicts
+    assert verdicts[UNTRUE, 1].payload == {"status": "tests", "reason": "tests_not_passed"}, verdicts
     assert (verdicts[BROKEN, 1].payload["status"], verdicts[BROKEN, 1].payload["reason"]) == ("failed",
                                                                                                  "node_failed")
     assert verdicts["fct_weather_daily", 2].payload == {"status": "retry"}, verdicts
