@@ -80,16 +80,20 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
     for day in (10, 11, 12):
         run_weather_dag(datetime(2026, 10, day, tzinfo=UTC), datetime(2026, 10, day + 1, tzinfo=UTC))
     # WHEN the Cosmos dbt DAG's weather tasks (with everything upstream of them) run: the producer's one
-    # `dbt build` of the project, then each weather model's task and its tests' task reporting their result —
+    # `dbt build` of the project, then each weather model's task reporting the model's result and its tests' —
     # the whole DAG runs in the demo and the e2e flow; here its weather slice
     bag = DagBag(dag_folder="dags/dbt_warehouse.py")
     assert not bag.import_errors, bag.import_errors
     full = bag.get_dag("dbt_warehouse")
     dbt_dag = full.partial_subset([t.task_id for t in full.tasks if "weather" in t.task_id or "meteo" in t.task_id],
                                   include_upstream=True)
-    # (the singular test assert_weather_daily_matches_hourly_row_count is one of fct_weather_daily's tests)
-    assert {t.task_id for t in dbt_dag.tasks} >= {"dbt_producer_watcher", "stg_open_meteo__hourly.run",
-                                                  "fct_weather_daily.run", "fct_weather_daily.test"}
+    # (the singular test assert_weather_daily_matches_hourly_row_count, of fct_weather_daily and the hourly model
+    # above it, is fct_weather_daily's)
+    assert {t.task_id for t in dbt_dag.tasks} >= {"dbt_producer_watcher", "stg_open_meteo__hourly_run",
+                                                  "fct_weather_daily_run"}
+    tests_of = dbt_dag.get_task("dbt_producer_watcher").tests_per_model
+    assert "test.tracker.assert_weather_daily_matches_hourly_row_count" in tests_of["model.tracker.fct_weather_daily"]
+    assert not [t for t in tests_of["model.tracker.stg_open_meteo__hourly"] if "matches_hourly" in t]
     assert dbt_dag.test().state == "success"
     # THEN gold has one row per local (Europe/Berlin) date; the first and last are partial UTC-edge days
     rows = warehouse.execute("select local_date::text, hours_observed, is_complete_day from gold.fct_weather_daily "
@@ -114,7 +118,7 @@ def test_dbt_builds_gold_weather_and_rebuild_is_identical(warehouse, demo_api, a
     report = full.get_task("refresh_report")
     assert report.is_teardown and report.trigger_rule == "all_done_setup_success"
     assert [t.task_id for t in full.tasks if not t.downstream_task_ids] == ["refresh_report"]
-    assert "fct_weather_daily.test" in report.get_flat_relative_ids(upstream=True)
+    assert "fct_weather_daily_run" in report.get_flat_relative_ids(upstream=True)
     monkeypatch.setenv("TRACKER_REPORT_DIR", str(tmp_path / "report"))
     assert full.partial_subset(["refresh_report"], include_upstream=False).test().state == "success"
     page = (tmp_path / "report" / "daily_overview.html").read_text()
