@@ -4,7 +4,7 @@
 Runs the dbt project through astronomer-cosmos in its *watcher* mode whenever any raw table's Asset is
 updated: `dbt_producer_watcher` runs **one** `dbt build` of the whole project (models, unit and data tests, in
 dbt's own order and threads), and every model keeps its own task in the UI — `<model>_run` succeeds when dbt
-built that model and its tests passed (a test spanning several models counts for each of them). Those tasks
+built that model and its tests passed (a test of several models counts for the one it is defined on). Those tasks
 start with the build and, when it is over and their model built and tested, end in the triggerer (no worker
 process each, one DAG parse for all: `tracker_airflow.dbt_watch`); the producer's log shows each model and test
 as dbt runs it, the model tasks the outcome once the build is done. A model that fails, or whose tests fail,
@@ -40,12 +40,12 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import AssetAny, ExceptionRetryPolicy, RetryAction, RetryRule, task
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.operators.local import DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from tracker_airflow.assets import RAW_ASSETS
 from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, freshness_exclusions
-from tracker_airflow.dbt_watch import build_with_tests, start_in_triggerer, tests_by_owner
+from tracker_airflow.dbt_watch import report_each_model
 
 PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] / "dbt_project"))
 # published by `tracker up` (stack.local.publish_manifest), apart from the target folder dbt runs write into
@@ -61,7 +61,7 @@ MODE_CONFIG = {
     # one `dbt build` (the producer) + a sensor per model reading its result and its tests' verdict from XCom
     # (tracker_airflow.dbt_watch): NONE renders no test tasks — a task per model's tests (AFTER_EACH) doubled the
     # tasks the triggerer starts, each a deserialization of the whole DAG, and the build keeps its tests
-    # (build_with_tests); a test of several models is reported with each of them
+    # (build_with_tests); a test of several models is reported with one of them (tests_by_owner)
     "watcher": {
         # dbt in its own process (SUBPROCESS): the producer reads its JSON log lines and publishes each node's
         # status while dbt goes on on the other core — in-process (DBT_RUNNER) every status is published from
@@ -118,33 +118,8 @@ with dbt_warehouse:
         # upstream task ended, level by level after the build). A model dbt skipped because an upstream model
         # failed (or its tests did) ends `skipped`, naming that model. In `dag.test()` (one task at a time) a task
         # that runs before the build gives its turn back (reschedule) instead of waiting for it.
-        producer = dbt_warehouse.task_dict[PRODUCER_WATCHER_TASK_ID]
-        build_with_tests(producer)
-        consumers = [t for t in dbt_warehouse.tasks if hasattr(t, "producer_task_id")]
-        consumer_ids = {c.task_id for c in consumers}
-        parents = {c.task_id: sorted({dbt_warehouse.task_dict[u].model_unique_id
-                                      for u in c.upstream_task_ids & consumer_ids}) for c in consumers}
-        for consumer in consumers:
-            for upstream in consumer.upstream_task_ids & consumer_ids:
-                consumer.upstream_task_ids.discard(upstream)
-                dbt_warehouse.task_dict[upstream].downstream_task_ids.discard(consumer.task_id)
-        # a test of several models counts for one of them (the producer aggregates the verdicts by this map)
-        nodes = dbt_warehouse.dbt_graph.nodes
-        attached = {uid: node.get("attached_node")
-                    for uid, node in json.loads(MANIFEST.read_text())["nodes"].items() if uid.startswith("test.")}
-        producer.tests_per_model = tests_by_owner(producer.tests_per_model,
-                                                  {uid: node.depends_on for uid, node in nodes.items()}, attached)
-        tests_of = {uid: set(tests) for uid, tests in producer.tests_per_model.items()}
-        for consumer in consumers:
-            mine = tests_of.get(consumer.model_unique_id, set())
-            start_in_triggerer(consumer, poke_interval=MODE_CONFIG["operator_args"]["poke_interval"],
-                               parents=parents[consumer.task_id], has_tests=bool(mine),
-                               partners=sorted(uid for uid, tests in tests_of.items()
-                                               if uid != consumer.model_unique_id and tests & mine),
-                               shared_tests=[test.split(".")[2] for test in mine
-                                             if test in nodes and len(nodes[test].depends_on) > 1])
-            producer >> consumer
-            consumer.trigger_rule = "always"
+        report_each_model(dbt_warehouse, json.loads(MANIFEST.read_text()),
+                          poke_interval=MODE_CONFIG["operator_args"]["poke_interval"])
 
     # sources of API DAGs nobody in the config uses are left out: their empty tables would always be "stale"
     unused = freshness_exclusions()

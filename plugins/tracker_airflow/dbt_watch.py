@@ -36,6 +36,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     PRODUCER_FINAL_STATES,
@@ -241,3 +242,36 @@ def build_with_tests(producer: Any) -> None:
         else:
             kept.append(flag)
     producer.dbt_cmd_flags = kept
+
+
+def report_each_model(dag: Any, manifest: dict[str, Any], poke_interval: float) -> None:
+    """Rewire a watcher-mode DbtDag's model tasks (`manifest`: the one it was rendered from): every model task
+    starts with the build in the triggerer and reports its model and its tests (`start_in_triggerer`); none waits
+    for another (dbt orders the models; a chain would start each only after its upstream task ended, level by
+    level after the build); the producer's build keeps the tests, and each test of several models counts for one
+    of them (`tests_by_owner`)."""
+    producer = dag.task_dict[PRODUCER_WATCHER_TASK_ID]
+    build_with_tests(producer)
+    consumers = [t for t in dag.tasks if hasattr(t, "producer_task_id")]
+    consumer_ids = {c.task_id for c in consumers}
+    parents = {c.task_id: sorted({dag.task_dict[u].model_unique_id for u in c.upstream_task_ids & consumer_ids})
+               for c in consumers}
+    for consumer in consumers:
+        for upstream in consumer.upstream_task_ids & consumer_ids:
+            consumer.upstream_task_ids.discard(upstream)
+            dag.task_dict[upstream].downstream_task_ids.discard(consumer.task_id)
+    nodes = dag.dbt_graph.nodes
+    attached = {uid: node.get("attached_node") for uid, node in manifest["nodes"].items() if uid.startswith("test.")}
+    producer.tests_per_model = tests_by_owner(producer.tests_per_model,
+                                              {uid: node.depends_on for uid, node in nodes.items()}, attached)
+    tests_of = {uid: set(tests) for uid, tests in producer.tests_per_model.items()}
+    for consumer in consumers:
+        mine = tests_of.get(consumer.model_unique_id, set())
+        start_in_triggerer(consumer, poke_interval=poke_interval, parents=parents[consumer.task_id],
+                           has_tests=bool(mine),
+                           partners=sorted(uid for uid, tests in tests_of.items()
+                                           if uid != consumer.model_unique_id and tests & mine),
+                           shared_tests=[test.split(".")[2] for test in mine
+                                         if test in nodes and len(nodes[test].depends_on) > 1])
+        producer >> consumer
+        consumer.trigger_rule = "always"
