@@ -74,16 +74,15 @@ def plain_dbt(target: Path, *command: str) -> float:
 
 
 def role(proc) -> str:
-    """What a process of the stack is, from its command line (setproctitle names Airflow's task processes)."""
+    """What a process of the stack is, from its command line. A task runs in a process forked from a
+    LocalExecutor worker, which keeps the worker's title: tasks count as "task processes"."""
     cmd = " ".join(proc.cmdline())
     if proc.name().startswith("postgres") or "postgres:" in cmd:
         return "postgres"
     for needle, name in (("dbt build", "dbt build"), ("source freshness", "dbt source freshness"),
-                         ("dbt_producer_watcher", "producer task"), ("source_freshness", "source_freshness task"),
-                         ("task runner", "other tasks"), ("task supervisor", "other tasks"),
                          ("scheduler", "scheduler"), ("triggerer", "triggerer"), ("dag-processor", "dag-processor"),
-                         ("dag_processor", "dag-processor"), ("api-server", "api-server"),
-                         ("api_server", "api-server"), ("worker", "executor workers")):
+                         ("api_server", "api-server"), ("api-server", "api-server"),
+                         ("LocalExecutor", "task processes")):
         if needle in cmd:
             return name
     return "other"
