@@ -10,8 +10,8 @@ APIs), publishes the manifest and times, each from empty silver/gold:
   (b) the dbt_warehouse DAG in its current mode (watcher: one `dbt build` + a sensor per model and its tests),
   (c) with --old-mode (default on): the DAG in the former per-model mode (one `dbt build` process per model),
 and prints (b)/(a) and (c)/(a) (target (b)/(a) ≤ 1.5). (b) and (c) are the runs' durations as Airflow records
-them; `dag.test()` runs one task at a time, so the DAG's side tasks (source_freshness, refresh_report), which the
-scheduler runs beside the build, are left out of the ratio and compared with a plain `dbt source freshness`.
+them; `dag.test()` runs one task at a time, so the DAG's side task (refresh_report), which the scheduler runs
+beside the models' tasks, is left out of the ratio. (Source freshness is checked by its own DAG, check_freshness.)
 Then it loads one more day and runs the DAG again (incremental: int_heart_rate_samples_aggregated_to_minutes
 only reads the changed days) and prints that run against the first, with the incremental model's own time from
 a plain `dbt build` first vs +1 day.
@@ -37,9 +37,9 @@ INCREMENTAL = "model.tracker.int_heart_rate_samples_aggregated_to_minutes"
 PORTS = ("TRACKER_PG_PORT", "TRACKER_DEMO_PORT", "TRACKER_AIRFLOW_PORT", "TRACKER_S3_PORT", "TRACKER_KAFKA_PORT",
          "TRACKER_DOCS_PORT")
 DBT_SCHEMAS = ("silver", "gold")  # what dbt builds (dbt_project.yml); raw stays
-# the DAG's tasks beside the models: the scheduler runs them in parallel with the build, `dag.test()` one after
-# the other (the comparable figure leaves them out)
-SIDE_TASKS = ("source_freshness", "refresh_report")
+# the DAG's task beside the models: the scheduler runs it in parallel with their tasks, `dag.test()` after them
+# (the comparable figure leaves it out)
+SIDE_TASKS = ("refresh_report",)
 
 
 def free_port() -> int:
@@ -161,7 +161,7 @@ def plain_dbt_build(target: Path, *command: str) -> tuple[float, dict[str, float
 def dag_run(mode: str) -> tuple[float, str, int, dict[str, float]]:
     """The dbt_warehouse DAG in `mode` (TRACKER_DBT_MODE) through `dag.test()`: the run's duration (its start to
     its end, as Airflow shows it; `dag.test()` parses the DAG folder before it), its state, the number of tasks,
-    and the seconds of its parts (dbt_producer_watcher, source_freshness, refresh_report, the model tasks)."""
+    and the seconds of its parts (dbt_producer_watcher, refresh_report, the model tasks)."""
     from airflow.dag_processing.dagbag import DagBag
 
     os.environ["TRACKER_DBT_MODE"] = mode
@@ -205,16 +205,13 @@ def main() -> None:
         target = state / "plain-dbt"
         plain, nodes = plain_dbt_build(target)
         print(f"(a) plain `dbt build`                       {plain:7.1f}s  ({len(nodes)} nodes)")
-        freshness, _ = plain_dbt_build(state / "plain-freshness", "source", "freshness")
-        print(f"    plain `dbt source freshness`            {freshness:7.1f}s  (the DAG runs it too)")
         drop_dbt_relations()
         watcher, run_state, tasks, parts = dag_run("watcher")
         models = watcher - sum(parts.get(t, 0.0) for t in SIDE_TASKS)
         print(f"(b) dbt_warehouse run, watcher mode         {watcher:7.1f}s  ({tasks} tasks, run {run_state}; "
               f"{describe(parts)})")
-        print(f"    without the side tasks {', '.join(SIDE_TASKS)}: {models:.1f}s  ratio (b)/(a) {models / plain:4.2f}"
+        print(f"    without the side task {', '.join(SIDE_TASKS)}: {models:.1f}s  ratio (b)/(a) {models / plain:4.2f}"
               f"  target ≤ 1.50 — {'met' if models / plain <= 1.5 else 'NOT met'}")
-        print(f"    the whole run vs plain build + source freshness: ratio {watcher / (plain + freshness):4.2f}")
         # one more day of data, then the DAG again: incremental models read only the changed days
         plus = load_api_sources(end, end + timedelta(days=1), "bench-plus-one-day")
         again, again_state, _, again_parts = dag_run("watcher")
@@ -226,7 +223,7 @@ def main() -> None:
             old_models = old - sum(old_parts.get(t, 0.0) for t in SIDE_TASKS)
             print(f"(c) dbt_warehouse run, old per-model mode   {old:7.1f}s  ({old_tasks} tasks, run {old_state}; "
                   f"{describe(old_parts)})")
-            print(f"    without the side tasks: {old_models:.1f}s  ratio (c)/(a) {old_models / plain:4.2f}  "
+            print(f"    without the side task: {old_models:.1f}s  ratio (c)/(a) {old_models / plain:4.2f}  "
                   f"(one more day of data than (a) and (b))")
         drop_dbt_relations()
         full, full_nodes = plain_dbt_build(state / "plain-full")

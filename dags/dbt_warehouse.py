@@ -22,11 +22,8 @@ former layout (a `dbt build` process per model).
 `refresh_report` (a teardown: it runs whatever the models' outcome and does not decide the run's state)
 rewrites the local report (dashboards/*.yml, `tracker report`) once the models are done.
 
-`source_freshness` runs `dbt source freshness` once for every source, beside the models: the freshness rules
-of `models/staging/**/_*__sources.yml` (e.g. weather: warn after 36 h, error after 72 h without a load) are
-evaluated on every run. A warning is logged and the task succeeds; an error fails the task (and the run), naming
-the stale source — the models are still built. Sources only an API DAG writes that nobody in the config uses
-are left out (an empty table is "stale").
+Source freshness is not checked here: a run starts only when a source loaded, so the check would never run
+for the source that stopped — `check_freshness` evaluates it every hour.
 """
 
 from __future__ import annotations
@@ -38,19 +35,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import AssetAny, ExceptionRetryPolicy, RetryAction, RetryRule, task
-from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from airflow.sdk import AssetAny, task
+from cosmos import ExecutionConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
-from cosmos.operators.local import DbtSourceLocalOperator
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 from tracker_airflow.assets import RAW_ASSETS
-from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS, freshness_exclusions
+from tracker_airflow.common import DEFAULT_ARGS, OWNER_LINKS
+from tracker_airflow.dbt_dag import DbtDagHashedById, manifest_path, project_dir, warehouse_profile
 from tracker_airflow.dbt_watch import report_each_model
 
-PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR", Path(__file__).parents[1] / "dbt_project"))
-# published by `tracker up` (stack.local.publish_manifest), apart from the target folder dbt runs write into
-MANIFEST = Path(os.environ.get("TRACKER_DBT_MANIFEST")
-                or Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target")) / "manifest.json")
+PROJECT_DIR, MANIFEST, PROFILE = project_dir(), manifest_path(), warehouse_profile()
 
 # TRACKER_DBT_MODE=local: the former layout (a `dbt build` process per model, its tests inside; tests of several
 # models in their own task), ≈ 3× slower — kept for comparison (bench/bench_dbt_airflow.py) and as a fallback
@@ -88,13 +81,7 @@ MODE_CONFIG = {
     },
 }[MODE]
 
-PROFILE = ProfileConfig(
-    profile_name="tracker", target_name="airflow",
-    # profiles.yml's 4 threads: the producer's one `dbt build` runs independent models side by side
-    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="tracker_warehouse",
-                                                       profile_args={"schema": "silver", "threads": 4}))
-
-dbt_warehouse = DbtDag(
+dbt_warehouse = DbtDagHashedById(
     dag_id="dbt_warehouse",
     schedule=AssetAny(*RAW_ASSETS),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -120,21 +107,6 @@ with dbt_warehouse:
         # that runs before the build gives its turn back (reschedule) instead of waiting for it.
         report_each_model(dbt_warehouse, json.loads(MANIFEST.read_text()),
                           poke_interval=MODE_CONFIG["operator_args"]["poke_interval"])
-
-    # sources of API DAGs nobody in the config uses are left out: their empty tables would always be "stale"
-    unused = freshness_exclusions()
-    # the DbtDag's cache folder, where Cosmos keeps dbt's partial-parse file between runs: without it this task
-    # parsed the whole project on every run (≈ 5 s of CPU beside the build)
-    cache_dir = next((t.cache_dir for t in dbt_warehouse.tasks if getattr(t, "cache_dir", None)), None)
-    DbtSourceLocalOperator(task_id="source_freshness", project_dir=PROJECT_DIR, profile_config=PROFILE,
-                           invocation_mode=InvocationMode.DBT_RUNNER, install_deps=False, retries=2,
-                           cache_dir=cache_dir,
-                           # a stale source stays stale for minutes: fail at once (the next dbt run checks again)
-                           retry_policy=ExceptionRetryPolicy(rules=[RetryRule(
-                               exception="cosmos.exceptions.CosmosDbtRunError", action=RetryAction.FAIL,
-                               reason="dbt source freshness found a source past error_after")]),
-                           dbt_cmd_flags=["--exclude", *unused] if unused else None,
-                           doc_md="`dbt source freshness` of every used source: warn passes, error fails.")
 
     # the local report (dashboards/*.yml over gold) is rewritten after every run, whatever its models' outcome;
     # the stack's docs server serves it at <dbt docs>/report/ (linked from the Airflow menu)

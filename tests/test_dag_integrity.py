@@ -61,7 +61,8 @@ def test_dag_ids_follow_one_pattern_per_kind():
 
     from tracker.sources.catalogue import api_sources
 
-    platform = {"dbt_warehouse", "archive_warehouse", "restore_warehouse", "produce_events", "aggregate_events"}
+    platform = {"dbt_warehouse", "check_freshness", "archive_warehouse", "restore_warehouse", "produce_events",
+                "aggregate_events"}
     sources = {s.dag_id: s.id for s in api_sources()}
     for path in DAG_FILES:
         ids = [kw.value.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)
@@ -78,8 +79,7 @@ def test_dag_ids_follow_one_pattern_per_kind():
 
 def test_source_dags_map_one_extract_per_person_in_their_api_pool(warm_airflow, airflow_db):
     """Every source DAG: manual-run params (start, end, people), owner links, and extract tasks mapped over
-    `choose_people` in the source's API pool (pools sized in tracker.sources.quota); the dbt DAG evaluates
-    source freshness."""
+    `choose_people` in the source's API pool (pools sized in tracker.sources.quota)."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk.definitions.mappedoperator import MappedOperator
     from tracker.sources.catalogue import api_sources
@@ -97,5 +97,39 @@ def test_source_dags_map_one_extract_per_person_in_their_api_pool(warm_airflow, 
             assert t.pool == pool_name(src.id) and t.pool in pools, (t.task_id, t.pool)
             assert "choose_people" in t.upstream_task_ids, t.task_id
             assert t.outlets, t.task_id
+
+
+def test_source_freshness_is_checked_on_a_clock_not_only_when_a_source_loads(warm_airflow, airflow_db):
+    """dbt_warehouse runs when a raw table's Asset is updated: a freshness check inside it never ran for a source
+    that stopped loading — the case it exists for. check_freshness runs every hour, and dbt reads the partial-
+    parse file of dbt_warehouse's builds (Cosmos' cache of that DAG), so it does not parse the whole project."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import CronTriggerTimetable
+
     dbt = DagBag(dag_folder="dags/dbt_warehouse.py", safe_mode=True).get_dag("dbt_warehouse")
-    assert "source_freshness" in dbt.task_dict and dbt.owner_links.get("tracker")
+    fresh = DagBag(dag_folder="dags/check_freshness.py", safe_mode=True).get_dag("check_freshness")
+    assert isinstance(fresh.timetable, CronTriggerTimetable) and fresh.timetable.expression == "17 * * * *"
+    assert [t.task_id for t in fresh.tasks] == ["source_freshness"]
+    assert "source_freshness" not in dbt.task_dict
+    caches = {t.cache_dir for t in dbt.tasks if getattr(t, "cache_dir", None)}
+    assert caches == {fresh.task_dict["source_freshness"].cache_dir}, caches
+
+
+def test_dbt_dag_parse_does_not_rehash_its_schedule_on_every_dependency(warm_airflow, airflow_db, monkeypatch):
+    """Airflow hashes a task's DAG on every `>>` (both tasks must share one DAG), and DAG.__hash__ hashes the
+    schedule: for dbt_warehouse, the 25 raw tables' Assets, each by a JSON dump of its fields — ≈ 15,000 Asset
+    hashes, a third of every parse of the file (dag processor, every task process). The dbt DAG hashes by its
+    id (what its equality needs), so a parse hashes an Asset a handful of times, and sets of DAGs still work."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import Asset
+
+    calls = []
+    original = Asset.__hash__
+    monkeypatch.setattr(Asset, "__hash__", lambda self: calls.append(1) or original(self))
+    bag = DagBag(dag_folder="dags/dbt_warehouse.py", safe_mode=True)
+    dag = bag.get_dag("dbt_warehouse")
+    assert not bag.import_errors and dag is not None, bag.import_errors
+    assert len(calls) < 500, f"{len(calls)} Asset hashes while parsing dags/dbt_warehouse.py"
+    again = DagBag(dag_folder="dags/dbt_warehouse.py", safe_mode=True).get_dag("dbt_warehouse")
+    assert hash(again) == hash(dag) and dag in {dag} and again not in {dag}  # two loads differ (last_loaded)
+    assert dag.schedule is not None and len(dag.schedule.objects) == 25

@@ -1,6 +1,6 @@
-"""dbt source freshness is evaluated by the dbt DAG's `source_freshness` task (real dbt through Cosmos, the
-session warehouse): stale past `warn_after` only warns and the task succeeds; past `error_after` the task fails
-naming the source. Sources of API DAGs nobody in the config uses are not checked (their empty tables would
+"""dbt source freshness is evaluated hourly by check_freshness (real dbt through Cosmos, the session
+warehouse): stale past `warn_after` only warns and the task succeeds; past `error_after` the task fails naming
+the source. Sources of API DAGs nobody in the config uses are not checked (their empty tables would
 always be "stale")."""
 
 from __future__ import annotations
@@ -38,11 +38,9 @@ def weather_only(tmp_path, monkeypatch, warehouse, demo_api):
 def freshness_task_run():
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder="dags/dbt_warehouse.py")
+    bag = DagBag(dag_folder="dags/check_freshness.py")
     assert not bag.import_errors, bag.import_errors
-    dag = bag.get_dag("dbt_warehouse").partial_subset(["source_freshness"], include_upstream=False)
-    assert [t.task_id for t in dag.tasks] == ["source_freshness"]
-    return dag.test()
+    return bag.get_dag("check_freshness").test()
 
 
 def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weather_only, warehouse, airflow_db,
@@ -70,8 +68,8 @@ def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weath
     run = freshness_task_run()
     log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     assert run.state == "success" and "WARN freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
-    # and dbt read the project from the partial-parse file the first run left in the DbtDag's Cosmos cache: a
-    # full parse on every run cost ≈ 5 s of CPU beside the build
+    # and dbt read the project from the partial-parse file the first run left in dbt_warehouse's Cosmos cache:
+    # a full parse on every run cost ≈ 5 s of CPU
     assert "Unable to do partial parsing" not in log and "Starting full parse" not in log, log[-3000:]
     # WHEN it is 80 h old (past error_after 72 h), THEN the task fails, naming the stale source
     warehouse.execute("update raw.open_meteo__hourly set _loaded_at = now() - interval '80 hours'")
@@ -81,4 +79,4 @@ def test_freshness_warns_without_failing_and_errors_fail_naming_the_source(weath
     log = capfd.readouterr().out + caplog.text  # Airflow's logging: stdout or stdlib, by what ran before
     assert run.state == "failed"
     assert "ERROR STALE freshness of open_meteo.open_meteo__hourly" in log, log[-3000:]
-    assert "tracker task failed: dag=dbt_warehouse task=source_freshness" in log
+    assert "tracker task failed: dag=check_freshness task=source_freshness" in log

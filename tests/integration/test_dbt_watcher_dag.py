@@ -124,7 +124,6 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
     consumers = [t for t in dag.tasks if hasattr(t, "producer_task_id")]
     assert all(t.upstream_task_ids == {PRODUCER} and t.trigger_rule == "always" for t in consumers)
     assert all(t.start_from_trigger for t in consumers)
-    # (source_freshness errors when a used source is stale in the shared warehouse: then the run fails for it)
     failed = {task for task, state in got.items() if state != "success"}
     assert run.state == ("success" if not failed else "failed"), got
     # AND gold was built from this run's raw rows: each local day of the person's scrobbles is in

@@ -60,6 +60,7 @@ def test_the_revoked_person_fails_alone_and_says_how_to_sign_in_again(study):
     for dag_id in ("weather_open_meteo", "github_activity", "lastfm_scrobbles", "trakt_history"):
         assert result["runs"][dag_id]["state"] == "success", (dag_id, result["runs"][dag_id])
     assert result["runs"]["dbt_warehouse"]["state"] == "success"
+    assert result["runs"]["check_freshness"]["state"] == "success"  # then hourly
     assert result["unexpected_failures"] == {}
 
 

@@ -182,6 +182,14 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
                 raise RuntimeError(f"dbt_warehouse run {dbt_run_id} ended {state}: see {s.airflow_url()}")
             result["runs"]["dbt_warehouse"] = {"run_id": dbt_run_id, "state": state,
                                                "seconds": api.run_seconds("dbt_warehouse", dbt_run_id)}
+            # source freshness on its own clock (hourly): once now, over what the demo loaded
+            step("check_freshness: dbt source freshness of every used source (then every hour)")
+            api.wait_for_dag("check_freshness")
+            api.unpause("check_freshness")
+            fresh_run_id = api.trigger_now("check_freshness")
+            if (state := api.wait_for_run("check_freshness", fresh_run_id, timeout=600)) != "success":
+                raise RuntimeError(f"check_freshness run {fresh_run_id} ended {state}: see {s.airflow_url()}")
+            result["runs"]["check_freshness"] = {"run_id": fresh_run_id, "state": state}
             step("dbt docs generate (the catalog now that the tables exist)")
             local.dbt("docs", "generate")
             step("the local report (dashboards/*.yml over gold)")
