@@ -9,6 +9,10 @@ triggerer* (Airflow's `start_from_trigger`) together with the build, and `ModelS
 the build has ended, then reads the model's status and its tests' verdict and, when both are good, ends the task
 as a success on the spot.
 
+When the build ends the producer publishes every model's status and tests' verdict in one XCom
+(`publish_build_statuses`), and the model tasks of a run read it once between them: per model, Cosmos' trigger
+reads two or more XComs, one API request each, through one thread of the triggerer — 90 requests after each
+build, most of the seconds between its end and the last model task's.
 Why wait for the end of the build: Airflow queues a callback for every task the triggerer ends, and the DAG
 processor parses the DAG file to run it (even with no callback defined). Ending the tasks while dbt builds kept
 one of two cores parsing for the whole build; ending them together after it costs a parse or two. The
@@ -44,14 +48,34 @@ from cosmos.operators._watcher.state import (
     get_status_xcom_key,
     is_dbt_node_status_success,
     is_dbt_node_status_terminal,
+    safe_xcom_push,
 )
 from cosmos.operators._watcher.triggerer import WatcherTrigger
 
 TRIGGER = f"{__name__}.ModelStatusTrigger"
 
-# (dag_id, run_id, producer) → (monotonic time read, producer state): the triggers of one run share one read of
-# the producer's state per interval (they all run in the triggerer's one event loop)
-_PRODUCER_STATES: dict[tuple[str, str, str], tuple[float, str | None]] = {}
+# (dag_id, run_id, producer) → (monotonic time asked, the read): the triggers of one run share one read of the
+# producer's state per interval, and one of the build's statuses (they all run in the triggerer's event loop)
+_PRODUCER_STATES: dict[tuple[str, str, str], tuple[float, asyncio.Future]] = {}
+_BUILD_STATUSES: dict[tuple[str, str, str], tuple[float, asyncio.Future]] = {}
+# the producer's XCom with every model's status and tests' verdict, pushed once when its build has ended
+BUILD_STATUSES_KEY = "tracker_build_statuses"
+
+
+def _forget_old(cache: dict, now: float, age: float = 3600) -> None:
+    for old in [k for k, (at, _) in cache.items() if now - at > age]:
+        del cache[old]
+
+
+async def shared_read(cache: dict, key: Any, read: Callable[[], Any], max_age: float = float("inf")) -> Any:
+    """One `read()` per key (and per `max_age` seconds) for all the triggers of the triggerer's event loop that
+    ask: the first to ask reads, the others await the same read (and its exception, if it fails)."""
+    now = time.monotonic()
+    entry = cache.get(key)
+    if entry is None or now - entry[0] >= max_age or entry[1].get_loop() is not asyncio.get_running_loop():
+        _forget_old(cache, now)
+        entry = cache[key] = (now, asyncio.ensure_future(read()))
+    return await asyncio.shield(entry[1])
 
 
 class ModelStatusTrigger(WatcherTrigger):
@@ -74,15 +98,8 @@ class ModelStatusTrigger(WatcherTrigger):
         producer's log, and the polling doubled each task's requests to the API server while dbt builds."""
 
     async def _producer_state(self) -> str | None:
-        key = (self.dag_id, self.run_id, self.producer_task_id)
-        read_at, state = _PRODUCER_STATES.get(key, (float("-inf"), None))
-        if time.monotonic() - read_at >= self.poke_interval:
-            state = await self._get_producer_task_status()
-            now = time.monotonic()
-            for old in [k for k, (at, _) in _PRODUCER_STATES.items() if now - at > 3600]:
-                del _PRODUCER_STATES[old]
-            _PRODUCER_STATES[key] = (now, state)
-        return state
+        return await shared_read(_PRODUCER_STATES, (self.dag_id, self.run_id, self.producer_task_id),
+                                 self._get_producer_task_status, max_age=self.poke_interval)
 
     async def _build_ended(self) -> None:
         """Wait until the producer is done (succeeded, failed or skipped: its retry never builds again)."""
@@ -97,10 +114,23 @@ class ModelStatusTrigger(WatcherTrigger):
             yield TriggerEvent({"status": "retry"})
             return
         await self._build_ended()
-        # the common case in one or two reads (not Cosmos' four: producer state, status, SQL, events)
-        if is_dbt_node_status_success(await self._get_node_status()):
-            if not self.has_tests or (await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
-                                      == DbtTestStatus.PASS):
+        # the common case from the build's statuses, one read for the run's model tasks (not Cosmos' four reads
+        # per task: producer state, status, SQL, events); without them (the producer was killed), two reads
+        try:
+            statuses = await shared_read(_BUILD_STATUSES, (self.dag_id, self.run_id, self.producer_task_id),
+                                         lambda: self.get_xcom_val(BUILD_STATUSES_KEY))
+        except Exception:  # noqa: BLE001 - the shared read failed: this task reads its own XComs
+            statuses = None
+        tests_key = get_tests_status_xcom_key(self.model_unique_id)
+        if isinstance(statuses, dict):
+            own = statuses.get(get_status_xcom_key(self.model_unique_id))
+            status, tests = (own.get("status") if isinstance(own, dict) else own), statuses.get(tests_key)
+        else:
+            status = await self._get_node_status()
+            tests = await self.get_xcom_val(tests_key) if self.has_tests and is_dbt_node_status_success(status) \
+                else None
+        if is_dbt_node_status_success(status):
+            if not self.has_tests or tests == DbtTestStatus.PASS:
                 yield TaskSuccessEvent()
             else:  # built, its tests failed or did not all report: the worker fails the task or runs them
                 yield TriggerEvent({"status": "tests", "reason": "tests_not_passed"})
@@ -231,6 +261,27 @@ def tests_by_owner(tests_per_model: dict[str, list[str]], depends_on: dict[str, 
     return {uid: tests for uid, tests in owned.items() if tests}
 
 
+def publish_build_statuses(producer: Any) -> None:
+    """When the producer's build has ended (built, failed or stopped), push every model's status and tests'
+    verdict as one XCom (`BUILD_STATUSES_KEY`), before the producer's state is final — the model tasks read it
+    once they see that state. From what Cosmos pushed during the build (its backup buffer of the producer's
+    XComs, kept for its retry; pushed like them, so a retry of the producer restores it too)."""
+    execute = producer.execute
+
+    def execute_then_publish(context: Any, **kwargs: Any) -> Any:
+        try:
+            return execute(context, **kwargs)
+        finally:
+            ti = context["ti"]
+            pushed = getattr(ti, "_cosmos_xcom_backup_buffer", None)
+            if pushed is not None:  # None: a retry, which Cosmos skips (it restores the first try's XComs)
+                safe_xcom_push(task_instance=ti, key=BUILD_STATUSES_KEY,
+                               value={k: v for k, v in pushed.items()
+                                      if k.startswith("model__") and k.endswith("_status")})
+
+    producer.execute = execute_then_publish
+
+
 def build_with_tests(producer: Any) -> None:
     """Cosmos renders no test tasks with TestBehavior.NONE and then leaves the tests out of the producer's build
     (`--resource-type` flags); here the build keeps them: the model tasks report their verdict."""
@@ -252,6 +303,7 @@ def report_each_model(dag: Any, manifest: dict[str, Any], poke_interval: float) 
     of them (`tests_by_owner`)."""
     producer = dag.task_dict[PRODUCER_WATCHER_TASK_ID]
     build_with_tests(producer)
+    publish_build_statuses(producer)
     consumers = [t for t in dag.tasks if hasattr(t, "producer_task_id")]
     consumer_ids = {c.task_id for c in consumers}
     parents = {c.task_id: sorted({dag.task_dict[u].model_unique_id for u in c.upstream_task_ids & consumer_ids})

@@ -83,6 +83,20 @@ def dbt_statuses(run, suffix: str = "_status") -> dict[str, str]:
     return {model: value["status"] for model, value in values.items() if not model.endswith("_tests")}
 
 
+def build_statuses(run) -> dict:
+    """The one XCom the producer pushes when its build has ended (tracker_airflow.dbt_watch.BUILD_STATUSES_KEY)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from tracker_airflow.dbt_watch import BUILD_STATUSES_KEY
+
+    with create_session() as session:
+        row = session.scalars(select(XComModel).where(
+            XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == PRODUCER,
+            XComModel.key == BUILD_STATUSES_KEY)).one()
+        return XComModel.deserialize_value(row)
+
+
 def model_task(dag, model: str) -> str:
     """A model's own task (it reports the model and its tests)."""
     return f"{model}_run"
@@ -113,6 +127,13 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
                   if of and uid.startswith("model.")}
     assert len(with_tests) >= 30 and {m for m in with_tests if reported.get(m) == "success"} <= tests.keys(), tests
     failed_tests = {model for model, verdict in tests.items() if verdict == "fail"}
+    # AND when the build ended the producer published all of it in one XCom, which the model tasks read once
+    # between them in the triggerer: every model's status and its tests' verdict, as dbt reported them
+    summary = build_statuses(run)
+    assert {k.removeprefix("model__tracker__").removesuffix("_status"): v["status"] for k, v in summary.items()
+            if not k.endswith("_tests_status")} == reported
+    assert {k.removeprefix("model__tracker__").removesuffix("_tests_status"): v for k, v in summary.items()
+            if k.endswith("_tests_status")} == tests
     for task in models:
         model = task.task_id.removesuffix("_run")
         if reported.get(model) != "success":
