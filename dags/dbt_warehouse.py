@@ -69,8 +69,7 @@ MODE_CONFIG = {
                                                                  "retry_exponential_backoff": False}),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.NONE,
                                       should_detach_multiple_parents_tests=False),
-        # the model tasks of a run share one look at the producer's state every second in the triggerer
-        # (tracker_airflow.dbt_watch), and read their model's status once it ended
+        # a model task on a worker (a retry, `dag.test()`) looks at the producer every second
         "operator_args": {"install_deps": False, "poke_interval": 1},
     },
     "local": {
@@ -105,8 +104,9 @@ with dbt_warehouse:
         # upstream task ended, level by level after the build). A model dbt skipped because an upstream model
         # failed (or its tests did) ends `skipped`, naming that model. In `dag.test()` (one task at a time) a task
         # that runs before the build gives its turn back (reschedule) instead of waiting for it.
-        report_each_model(dbt_warehouse, json.loads(MANIFEST.read_text()),
-                          poke_interval=MODE_CONFIG["operator_args"]["poke_interval"])
+        # In the triggerer the model tasks of a run share one look at the producer's state every half second (one
+        # API request for all of them), and one read of the build's statuses once it ended.
+        report_each_model(dbt_warehouse, json.loads(MANIFEST.read_text()), poke_interval=0.5)
 
     # the local report (dashboards/*.yml over gold) is rewritten after every run, whatever its models' outcome;
     # the stack's docs server serves it at <dbt docs>/report/ (linked from the Airflow menu)

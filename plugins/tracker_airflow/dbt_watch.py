@@ -164,40 +164,44 @@ def report_on_worker(sensor: Any, parents: Iterable[str], has_tests: bool, partn
     which runs `dbt build --select <model>` (`start_in_triggerer`): Cosmos alone would pass it on the status.
     """
     parents, partners = tuple(parents), tuple(partners)
-    poke: Callable[[Any], bool] = sensor.poke
-
-    def pulled(ti: Any, key: str) -> Any:
-        return ti.xcom_pull(task_ids=sensor.producer_task_id, key=key)
-
-    def status_of(ti: Any, uid: str) -> Any:
-        value = pulled(ti, get_status_xcom_key(uid))
-        return value.get("status") if isinstance(value, dict) else value
 
     def poke_reporting_the_model_and_its_tests(context: Any) -> bool:
-        ti = context["ti"]
-        own = status_of(ti, sensor.model_unique_id)
+        # the task Airflow runs is its copy of `sensor` (templates rendered), in the context: act on that one
+        ti, task = context["ti"], context["task"]
+
+        def pulled(key: str) -> Any:
+            return ti.xcom_pull(task_ids=task.producer_task_id, key=key)
+
+        def status_of(uid: str) -> Any:
+            value = pulled(get_status_xcom_key(uid))
+            return value.get("status") if isinstance(value, dict) else value
+
+        def poke(context: Any) -> bool:  # Cosmos' own
+            return type(task).poke(task, context)
+
+        own = status_of(task.model_unique_id)
         if is_dbt_node_status_terminal(own) and not is_dbt_node_status_success(own):
             for uid in parents:
-                if why := not_built(status_of(ti, uid), pulled(ti, get_tests_status_xcom_key(uid))):
+                if why := not_built(status_of(uid), pulled(get_tests_status_xcom_key(uid))):
                     raise AirflowSkipException(
-                        f"{sensor.model_unique_id} was not built by dbt: upstream {uid} — {why}")
+                        f"{task.model_unique_id} was not built by dbt: upstream {uid} — {why}")
         elif is_dbt_node_status_success(own) and has_tests:
-            tests = pulled(ti, get_tests_status_xcom_key(sensor.model_unique_id))
+            tests = pulled(get_tests_status_xcom_key(task.model_unique_id))
             if tests != DbtTestStatus.PASS:
-                if sensor._get_producer_task_status(context) not in PRODUCER_FINAL_STATES:
+                if task._get_producer_task_status(context) not in PRODUCER_FINAL_STATES:
                     return False  # the build (or the producer's retry, which skips) goes on: look again later
                 if ti.try_number > 1:
                     return poke(context)  # Cosmos' retry: `dbt build` of the model, its tests with it
-                unbuilt = [uid for uid in partners if not_built(status_of(ti, uid), None)]
+                unbuilt = [uid for uid in partners if not_built(status_of(uid), None)]
                 if tests == DbtTestStatus.FAIL and not unbuilt:
-                    raise AirflowException(f"{sensor.model_unique_id} was built, but its tests failed (the FAIL "
-                                           f"lines in {sensor.producer_task_id}'s log name them)")
+                    raise AirflowException(f"{task.model_unique_id} was built, but its tests failed (the FAIL "
+                                           f"lines in {task.producer_task_id}'s log name them)")
                 # its tests did not all report (the build ended first), or some were skipped (shared with a
                 # model dbt did not build; Cosmos counts them failed): build and test the model here
-                sensor.log.info("Testing %s here: %s", sensor.model_unique_id,
-                                f"tests shared with {', '.join(unbuilt)} (not built) were skipped by dbt" if unbuilt
-                                else "the build ended before all its tests reported")
-                return sensor._fallback_to_non_watcher_run(ti.try_number, context)
+                task.log.info("Testing %s here: %s", task.model_unique_id,
+                              f"tests shared with {', '.join(unbuilt)} (not built) were skipped by dbt" if unbuilt
+                              else "the build ended before all its tests reported")
+                return task._fallback_to_non_watcher_run(ti.try_number, context)
         return poke(context)
 
     sensor.poke = poke_reporting_the_model_and_its_tests
@@ -266,18 +270,21 @@ def publish_build_statuses(producer: Any) -> None:
     verdict as one XCom (`BUILD_STATUSES_KEY`), before the producer's state is final — the model tasks read it
     once they see that state. From what Cosmos pushed during the build (its backup buffer of the producer's
     XComs, kept for its retry; pushed like them, so a retry of the producer restores it too)."""
-    execute = producer.execute
-
     def execute_then_publish(context: Any, **kwargs: Any) -> Any:
+        # the task Airflow runs is its copy of `producer` (templates rendered), in the context: run that one
+        task = context["task"]
         try:
-            return execute(context, **kwargs)
+            return type(task).execute(task, context, **kwargs)
         finally:
             ti = context["ti"]
             pushed = getattr(ti, "_cosmos_xcom_backup_buffer", None)
             if pushed is not None:  # None: a retry, which Cosmos skips (it restores the first try's XComs)
-                safe_xcom_push(task_instance=ti, key=BUILD_STATUSES_KEY,
-                               value={k: v for k, v in pushed.items()
-                                      if k.startswith("model__") and k.endswith("_status")})
+                try:
+                    safe_xcom_push(task_instance=ti, key=BUILD_STATUSES_KEY,
+                                   value={k: v for k, v in pushed.items()
+                                          if k.startswith("model__") and k.endswith("_status")})
+                except Exception:  # noqa: BLE001 - never hide the build's own error; the tasks read each XCom
+                    task.log.exception("The build's statuses were not published in one XCom")
 
     producer.execute = execute_then_publish
 

@@ -127,6 +127,10 @@ def test_one_build_fills_gold_and_every_model_has_its_own_task(listener, warehou
                   if of and uid.startswith("model.")}
     assert len(with_tests) >= 30 and {m for m in with_tests if reported.get(m) == "success"} <= tests.keys(), tests
     failed_tests = {model for model, verdict in tests.items() if verdict == "fail"}
+    # AND the tasks ran as Airflow's copies of the parsed ones, templates rendered (our wrappers of the producer's
+    # execute and the model tasks' poke once ran the parsed objects: the producer kept its dbt process, and the
+    # parsed DAG could no longer be copied, e.g. by partial_subset)
+    assert [t.task_id for t in dag.partial_subset([PRODUCER], include_upstream=False).tasks] == [PRODUCER]
     # AND when the build ended the producer published all of it in one XCom, which the model tasks read once
     # between them in the triggerer: every model's status and its tests' verdict, as dbt reported them
     summary = build_statuses(run)
