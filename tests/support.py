@@ -16,3 +16,8 @@ def free_port() -> int:
 def chromium() -> str | None:
     """Debian's chromium for the browser tests, or None (then they say they did not run)."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# the DAGs that are not a catalogue source's (dags/<dag_id>.py each): dbt, freshness, archive, stream
+PLATFORM_DAGS = frozenset({"dbt_warehouse", "check_freshness", "archive_warehouse", "restore_warehouse",
+                           "produce_events", "aggregate_events"})

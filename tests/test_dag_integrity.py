@@ -59,10 +59,10 @@ def test_dag_ids_follow_one_pattern_per_kind():
     from a short list; each file is named after its DAG id."""
     import ast
 
+    from support import PLATFORM_DAGS
     from tracker.sources.catalogue import api_sources
 
-    platform = {"dbt_warehouse", "check_freshness", "archive_warehouse", "restore_warehouse", "produce_events",
-                "aggregate_events"}
+    platform = PLATFORM_DAGS
     sources = {s.dag_id: s.id for s in api_sources()}
     for path in DAG_FILES:
         ids = [kw.value.value for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Call)

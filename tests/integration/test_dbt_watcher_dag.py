@@ -27,6 +27,7 @@ START, END = datetime(2026, 10, 9, tzinfo=UTC), datetime(2026, 10, 11, tzinfo=UT
 PRODUCER = "dbt_producer_watcher"
 BROKEN = "fct_consumption_daily"  # downstream: fct_daily_summary → fct_anomalies, fct_correlations, fct_weekly…
 UNTRUE = "fct_runs"  # built, but a test of it fails (no model below it)
+UNTRUE_GENERIC = "fct_pipeline_loads_daily"  # the same, the test a custom generic one under tests/generic
 DOWNSTREAM = ("fct_daily_summary", "fct_weekly_summary", "fct_anomalies", "fct_correlations")
 
 
@@ -172,6 +173,15 @@ def broken_project(tmp_path, monkeypatch, dbt_manifest):
     # and a data test of fct_runs that always fails (one row)
     (project / "tests" / "assert_always_fails.sql").write_text(
         f"-- a test of {{{{ ref('{UNTRUE}') }}}}\nselect 1 as always_failing\n")
+    # and a custom generic test (tests/generic) that fails on any table with rows, on fct_pipeline_loads_daily
+    (project / "tests" / "generic").mkdir()
+    (project / "tests" / "generic" / "has_no_rows.sql").write_text(
+        "{% test has_no_rows(model) %}\nselect 1 as a_row from {{ model }}\n{% endtest %}\n")
+    models = project / "models" / "marts" / "tracker" / "_tracker__models.yml"
+    text = models.read_text()
+    entry = text.index(f"  - name: {UNTRUE_GENERIC}\n")
+    at = text.index("    data_tests:\n", entry) + len("    data_tests:\n")
+    models.write_text(text[:at] + "      - has_no_rows\n" + text[at:])
     target = tmp_path / "target"
     # (DBT_PROJECT_DIR: the session's env names the real project, which dbt would parse instead of the copy)
     env = os.environ | {"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(tmp_path / "logs"),
@@ -211,6 +221,10 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     assert f"model.tracker.{UNTRUE} was built, but its tests failed" in log, log[-3000:]
     assert re.search(rf"dbt', 'build', [^\]]*'--select', '{UNTRUE}'", log), log[-3000:]
     assert "FAIL 1 assert_always_fails" in log, log[-3000:]
+    # (a custom generic test counts for its model like any other: the model's task failed, naming it)
+    assert dbt_statuses(run, "_tests_status")[UNTRUE_GENERIC] == "fail" and reported[UNTRUE_GENERIC] == "success"
+    assert got[model_task(dag, UNTRUE_GENERIC)] == "failed"
+    assert f"model.tracker.{UNTRUE_GENERIC} was built, but its tests failed" in log, log[-3000:]
     # AND the models beside it succeeded; the report was still rewritten; the run failed
     for model in ("fct_weather_daily", "fct_resting_heart_rate_daily", "int_plays_deduplicated"):
         assert got[model_task(dag, model)] == "success" and reported[model] == "success", model
@@ -219,7 +233,8 @@ def test_a_broken_model_fails_its_own_task_and_the_run(broken_project, listener,
     # AND the notifier's one line names the model's task
     assert f"tracker task failed: dag=dbt_warehouse task={BROKEN}_run" in log, log[-3000:]
     # AND every model task's state is what dbt said of its model
-    for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator" and UNTRUE not in t.task_id]:
+    for task in [t for t in dag.tasks if type(t).__name__ == "DbtRunWatcherOperator"
+                 and t.task_id not in (model_task(dag, UNTRUE), model_task(dag, UNTRUE_GENERIC))]:
         model = task.task_id.removesuffix("_run")
         expected = "success" if reported.get(model) == "success" else ("failed", "skipped")
         assert got[task.task_id] in expected, (model, reported.get(model), got[task.task_id])
