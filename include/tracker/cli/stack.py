@@ -121,6 +121,16 @@ def demo(days: int = typer.Option(30, min=1, max=92),
         raise typer.Exit(1)
 
 
+def _unpause_and_run_once(api, dag_id: str, conf: dict | None = None) -> dict:
+    """Unpause `dag_id` (its own schedule goes on from here) and run it once now; its run, or RuntimeError."""
+    api.wait_for_dag(dag_id)
+    api.unpause(dag_id)
+    run_id = api.trigger_now(dag_id, conf=conf)
+    if (state := api.wait_for_run(dag_id, run_id, timeout=600)) != "success":
+        raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
+    return {"run_id": run_id, "state": state}
+
+
 def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
     from tracker.airflow_api import AirflowApi, RunConflict
     from tracker.stack import local
@@ -184,12 +194,7 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
                                                "seconds": api.run_seconds("dbt_warehouse", dbt_run_id)}
             # source freshness on its own clock (hourly): once now, over what the demo loaded
             step("check_freshness: dbt source freshness of every used source (then every hour)")
-            api.wait_for_dag("check_freshness")
-            api.unpause("check_freshness")
-            fresh_run_id = api.trigger_now("check_freshness")
-            if (state := api.wait_for_run("check_freshness", fresh_run_id, timeout=600)) != "success":
-                raise RuntimeError(f"check_freshness run {fresh_run_id} ended {state}: see {s.airflow_url()}")
-            result["runs"]["check_freshness"] = {"run_id": fresh_run_id, "state": state}
+            result["runs"]["check_freshness"] = _unpause_and_run_once(api, "check_freshness")
             step("dbt docs generate (the catalog now that the tables exist)")
             local.dbt("docs", "generate")
             step("the local report (dashboards/*.yml over gold)")
@@ -200,12 +205,8 @@ def _demo(days: int, people: int = 0, revoked: int = 0) -> dict:
             # the fast path: raw rows → Kafka → realtime aggregates (the DAGs' own schedules go on from here)
             step("produce_events → aggregate_events: the last two days through Kafka into realtime")
             for dag_id in STREAM_DAGS:
-                api.wait_for_dag(dag_id)
-                api.unpause(dag_id)
-                run_id = api.trigger_now(dag_id, conf={"idle_seconds": 3} if dag_id == "aggregate_events" else None)
-                if (state := api.wait_for_run(dag_id, run_id, timeout=600)) != "success":
-                    raise RuntimeError(f"{dag_id} run {run_id} ended {state}: see {s.airflow_url()}")
-                result["runs"][dag_id] = {"run_id": run_id, "state": state}
+                result["runs"][dag_id] = _unpause_and_run_once(
+                    api, dag_id, conf={"idle_seconds": 3} if dag_id == "aggregate_events" else None)
     except (RuntimeError, TimeoutError, requests.RequestException) as exc:  # StackError, RunConflict too
         fail(str(exc))
     import psycopg
